@@ -1,0 +1,87 @@
+// Package backends defines how tusgate stores upload bytes. Each store (file,
+// s3, ...) is a subpackage that alone imports its SDK; this package holds the
+// driver interface, the optional abilities and the sentinel errors.
+//
+// A backend never decides what is acknowledged: it reports durable progress
+// through a CommitFunc, and the gateway records it in the state store under
+// the upload's fencing token. Only committed bytes count.
+package backends
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tusgate/tusgate/state"
+)
+
+// Sentinel errors, wrapped with %w by implementations.
+var (
+	// ErrNotFound: the bytes of an upload are missing from the store.
+	ErrNotFound = errors.New("upload data not found in backend")
+	// ErrUnavailable: the store cannot be reached or throttles; retry later.
+	ErrUnavailable = errors.New("storage backend unavailable")
+	// ErrTooLarge: the upload exceeds what the store can hold.
+	ErrTooLarge = errors.New("upload exceeds the backend's size limit")
+)
+
+// RetryAfter may be implemented by errors wrapping ErrUnavailable to tell the
+// client how long to wait (throttling).
+type RetryAfter interface {
+	RetryAfter() time.Duration
+}
+
+// CommitFunc records durable progress in the state store. Write calls it each
+// time more bytes have become durable; the Change carries the new offset and
+// any manifest entries or handle updates. A non-nil error (for example a lost
+// lease) means the write must stop at once.
+type CommitFunc func(ctx context.Context, ch state.Change) error
+
+// Backend stores the bytes of uploads.
+type Backend interface {
+	// Create prepares storage for a new upload and returns the handles to
+	// keep in its state record. u.Length is -1 for a deferred length.
+	Create(ctx context.Context, u *state.Upload) (map[string]string, error)
+
+	// Write appends the bytes of r to the upload, starting at u.Offset, and
+	// calls commit whenever bytes became durable (at least once before it
+	// returns if any byte was stored). It returns nil when r reached io.EOF
+	// and everything read was committed. When reading r fails, Write still
+	// stores and commits what it received, then returns the read error.
+	// u reflects the committed state at the start of the call; Write must
+	// not modify it. The gateway bounds r to the bytes the upload may take.
+	Write(ctx context.Context, u *state.Upload, r io.Reader, commit CommitFunc) error
+
+	// Finish assembles the complete object once Offset == Length, using the
+	// manifest (parts), never a listing. It must be idempotent: a crash
+	// between Finish and the commit of Finished leads to a second call.
+	Finish(ctx context.Context, u *state.Upload, parts []state.Part) error
+
+	// Delete removes everything stored for the upload (object, parts, tails,
+	// pending multipart uploads). Missing data is not an error.
+	Delete(ctx context.Context, u *state.Upload) error
+
+	// Ping reports whether the store is reachable (used by /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Concater joins finished partial uploads into a final upload server-side.
+// The gateway offers the concatenation extension only for backends that
+// implement it. final has been created with Create and has Length set.
+type Concater interface {
+	Concat(ctx context.Context, final *state.Upload, partials []*state.Upload) error
+}
+
+// RangeReader serves the bytes of a finished upload (GET).
+type RangeReader interface {
+	NewRangeReader(ctx context.Context, u *state.Upload, offset, length int64) (io.ReadCloser, error)
+}
+
+// Discarder cleans up what a Write stored but the gateway did not commit
+// (a checksummed request that failed verification, a fenced commit), for
+// backends that keep such data under unique names (tail objects).
+type Discarder interface {
+	Discard(ctx context.Context, u *state.Upload, uncommitted state.Change) error
+}
