@@ -47,7 +47,7 @@ type Upload struct {
 	// Partial marks an Upload-Concat: partial upload.
 	Partial bool
 	// Partials lists, for a final upload, the IDs of its partials in order.
-	Partials []string
+	Partials  []string
 	CreatedAt time.Time
 	// ExpiresAt is when an unfinished upload may be swept; zero means never.
 	ExpiresAt time.Time
