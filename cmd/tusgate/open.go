@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/filestore"
+	"github.com/tusgate/tusgate/config"
+	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/state/boltstore"
+	"github.com/tusgate/tusgate/state/redisstore"
+)
+
+type stateStore struct {
+	store  state.Store
+	locker state.Locker
+}
+
+func (s stateStore) Close() error { return s.store.Close() }
+
+// openState picks the state store by the scheme of --state.
+func openState(ctx context.Context, cfg config.Config, log *slog.Logger) (stateStore, error) {
+	u, _ := url.Parse(cfg.State) // validated by config
+	switch u.Scheme {
+	case "bolt":
+		path := localPath(cfg.State, "bolt://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return stateStore{}, fmt.Errorf("--state: %w", err)
+		}
+		s, err := boltstore.Open(path, boltstore.Options{LeaseTTL: cfg.LeaseTTL, Logger: log})
+		if err != nil {
+			return stateStore{}, fmt.Errorf("--state %s: %w", cfg.State, err)
+		}
+		return stateStore{s, s}, nil
+	case "redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+		s, err := redisstore.Open(ctx, cfg.State, redisstore.Options{
+			LeaseTTL: cfg.LeaseTTL, Retention: cfg.Retention, Logger: log,
+		})
+		if err != nil {
+			return stateStore{}, fmt.Errorf("--state %s: %w", redact(cfg.State), err)
+		}
+		return stateStore{s, s}, nil
+	}
+	return stateStore{}, fmt.Errorf("--state: unknown scheme %q (use bolt:// or redis://)", u.Scheme)
+}
+
+// openBackend picks the storage backend by the scheme of --store.
+func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (backends.Backend, error) {
+	u, _ := url.Parse(cfg.Store) // validated by config
+	switch u.Scheme {
+	case "file":
+		b, err := filestore.New(localPath(cfg.Store, "file://"), filestore.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("--store: unknown scheme %q (use file:// or s3://)", u.Scheme)
+}
+
+// localPath accepts both file:///abs/path and the relative file://./data.
+func localPath(raw, scheme string) string {
+	return strings.TrimPrefix(raw, scheme)
+}
+
+// redact hides a password in a URL before it is logged.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,228 @@
+// Package config reads tusgate's settings from, in order of precedence,
+// command-line flags, TUSGATE_* environment variables and an optional YAML
+// file, and validates them so that a bad value stops start-up with a message
+// naming the setting.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the complete configuration of a tusgate process.
+type Config struct {
+	Listen           string
+	BasePath         string
+	Store            string
+	State            string
+	MaxSize          int64
+	Expiration       time.Duration
+	SweepInterval    time.Duration
+	CORSOrigins      []string
+	BehindProxy      bool
+	LockTimeout      time.Duration
+	IdleTimeout      time.Duration
+	LeaseTTL         time.Duration
+	Retention        time.Duration
+	MemoryBudget     int64
+	DownloadRedirect time.Duration
+	ShutdownTimeout  time.Duration
+	Metrics          bool
+	LogLevel         string
+	LogFormat        string
+}
+
+// setting describes one option once, for flags, environment and file alike.
+type setting struct {
+	name, def, usage string
+	parse            func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"listen", ":8080", "address to listen on (port 0 picks a free port)", func(c *Config, v string) error { c.Listen = v; return nil }},
+		{"base-path", "/files/", "URL path where uploads are created", func(c *Config, v string) error {
+			if !strings.HasPrefix(v, "/") {
+				return errors.New("must start with /")
+			}
+			c.BasePath = v
+			return nil
+		}},
+		{"store", "file://./data", "where bytes go: file:///dir, s3://bucket/prefix?endpoint=...", func(c *Config, v string) error { c.Store = v; return checkURL(v) }},
+		{"state", "bolt://./data/tusgate.db", "where upload state goes: bolt:///path/file.db (embedded) or redis://host:port/db", func(c *Config, v string) error { c.State = v; return checkURL(v) }},
+		{"max-size", "0", "largest upload accepted, e.g. 10GiB (0: no limit)", func(c *Config, v string) (err error) { c.MaxSize, err = parseSize(v); return }},
+		{"expiration", "24h", "unfinished uploads are removed after this long without activity (0: never)", durationInto(func(c *Config) *time.Duration { return &c.Expiration }, true)},
+		{"sweep-interval", "1m", "how often expired uploads are removed", durationInto(func(c *Config) *time.Duration { return &c.SweepInterval }, false)},
+		{"cors-origins", "*", "comma-separated browser origins allowed (* for any)", func(c *Config, v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					c.CORSOrigins = append(c.CORSOrigins, o)
+				}
+			}
+			if len(c.CORSOrigins) == 0 {
+				return errors.New("needs at least one origin")
+			}
+			return nil
+		}},
+		{"behind-proxy", "false", "trust Forwarded and X-Forwarded-Host/Proto for upload URLs", func(c *Config, v string) (err error) { c.BehindProxy, err = strconv.ParseBool(v); return }},
+		{"lock-timeout", "15s", "how long a request waits for an upload held by another request before 423", durationInto(func(c *Config) *time.Duration { return &c.LockTimeout }, false)},
+		{"idle-timeout", "1m", "end an upload body that sends nothing for this long (what arrived is kept)", durationInto(func(c *Config) *time.Duration { return &c.IdleTimeout }, false)},
+		{"lease-ttl", "10s", "lock lease time; a crashed replica's uploads are free again after it", durationInto(func(c *Config) *time.Duration { return &c.LeaseTTL }, false)},
+		{"retention", "168h", "how long state of finished uploads is kept (Redis key TTL)", durationInto(func(c *Config) *time.Duration { return &c.Retention }, false)},
+		{"memory-budget", "64MiB", "total memory for part buffers across all uploads (S3)", func(c *Config, v string) (err error) {
+			if c.MemoryBudget, err = parseSize(v); err == nil && c.MemoryBudget == 0 {
+				err = errors.New("must be positive")
+			}
+			return
+		}},
+		{"download-redirect", "0", "answer GET with a redirect to a presigned URL valid this long (0: stream)", durationInto(func(c *Config) *time.Duration { return &c.DownloadRedirect }, true)},
+		{"shutdown-timeout", "30s", "how long in-flight requests get to finish on SIGTERM", durationInto(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
+		{"metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config, v string) (err error) { c.Metrics, err = strconv.ParseBool(v); return }},
+		{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return errors.New("must be debug, info, warn or error")
+		}},
+		{"log-format", "text", "text or json", func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	}
+}
+
+func durationInto(field func(*Config) *time.Duration, zeroOK bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("must be a duration such as 30s, 5m or 24h")
+		}
+		if d < 0 || (d == 0 && !zeroOK) {
+			return errors.New("must be positive")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func parseSize(v string) (int64, error) {
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n > math.MaxInt64 {
+		return 0, errors.New("must be a size such as 0, 5242880, 100MB or 10GiB")
+	}
+	return int64(n), nil
+}
+
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" {
+		return errors.New("must be a URL with a scheme, such as file:///var/lib/tusgate")
+	}
+	return nil
+}
+
+// EnvName is the environment variable for a setting: TUSGATE_ + upper snake.
+func EnvName(name string) string {
+	return "TUSGATE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Load parses args (without the program name). getenv is os.Getenv in
+// production and a map lookup in tests. Usage and errors go to out.
+func Load(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("tusgate", flag.ContinueOnError)
+	fs.SetOutput(out)
+	configFile := fs.String("config", getenv("TUSGATE_CONFIG"), "YAML file with settings (keys as the flag names)")
+	all := settings()
+	vals := make(map[string]*string, len(all))
+	for _, s := range all {
+		vals[s.name] = fs.String(s.name, s.def, s.usage+" (env "+EnvName(s.name)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fromFile := map[string]string{}
+	if *configFile != "" {
+		var err error
+		if fromFile, err = readFile(*configFile, all); err != nil {
+			return Config{}, err
+		}
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+
+	var c Config
+	for _, s := range all {
+		v, source := *vals[s.name], "--"+s.name
+		if !onCommandLine[s.name] {
+			if ev, ok := lookup(getenv, EnvName(s.name)); ok {
+				v, source = ev, EnvName(s.name)
+			} else if fv, ok := fromFile[s.name]; ok {
+				v, source = fv, s.name+" in "+*configFile
+			}
+		}
+		if err := s.parse(&c, v); err != nil {
+			return Config{}, fmt.Errorf("invalid %s %q: %w", source, v, err)
+		}
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// readFile reads a YAML mapping of setting names to scalar values.
+func readFile(path string, all []setting) (map[string]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, s := range all {
+		known[s.name] = true
+	}
+	out := make(map[string]string, len(doc))
+	for k, n := range doc {
+		if !known[k] {
+			return nil, fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if n.Kind == yaml.SequenceNode { // cors-origins may be a list
+			var items []string
+			if err := n.Decode(&items); err != nil {
+				return nil, fmt.Errorf("config file %s: %s: %w", path, k, err)
+			}
+			out[k] = strings.Join(items, ",")
+			continue
+		}
+		if n.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("config file %s: %s must be a single value", path, k)
+		}
+		out[k] = n.Value
+	}
+	return out, nil
+}

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// bodyReader wraps a request body so that a body can be ended on purpose
+// (takeover by a newer request, lost lease, shutdown) even while a Read is
+// blocked on a stalled client: interrupt sets a read deadline in the past.
+// It also enforces the idle timeout and turns transport failures into
+// gateway errors, so the backend sees "the body ended here" and stores what
+// it got.
+type bodyReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+
+	mu     sync.Mutex
+	reason error
+}
+
+func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration) *bodyReader {
+	return &bodyReader{r: r, rc: http.NewResponseController(w), idle: idle}
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if err := b.interrupted(); err != nil {
+		return 0, err
+	}
+	if b.idle > 0 {
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
+	n, err := b.r.Read(p)
+	if err == nil || err == io.EOF {
+		return n, err
+	}
+	if reason := b.interrupted(); reason != nil {
+		return n, reason
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, fmt.Errorf("%w: no data for %s", errReadTimeout, b.idle)
+	}
+	return n, fmt.Errorf("%w: %v", errClientGone, err)
+}
+
+func (b *bodyReader) interrupted() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reason
+}
+
+// interrupt ends the body with reason at the next (or the blocked) Read.
+func (b *bodyReader) interrupt(reason error) {
+	b.mu.Lock()
+	if b.reason == nil {
+		b.reason = reason
+	}
+	b.mu.Unlock()
+	_ = b.rc.SetReadDeadline(time.Now())
+}
+
+// done clears the deadline so a kept-alive connection can serve the next
+// request.
+func (b *bodyReader) done() { _ = b.rc.SetReadDeadline(time.Time{}) }
+
+// limitedBody yields at most n bytes; if the client sends more, it fails with
+// errTooLarge once the n bytes are consumed, so exactly the allowed bytes are
+// stored before the 413 (the body length is not trusted from headers).
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var probe [1]byte
+		k, err := l.r.Read(probe[:])
+		if k > 0 {
+			return 0, fmt.Errorf("%w: the body is longer than the upload's remaining length", errTooLarge)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}

@@ -1,0 +1,280 @@
+// Package gateway speaks the tus 1.0.0 protocol over HTTP (Echo). It knows
+// the protocol and nothing about storage SDKs: bytes go to a backends.Backend,
+// state to a state.Store fenced by a state.Locker.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/state"
+)
+
+const (
+	tusVersion = "1.0.0"
+
+	hdrTusResumable   = "Tus-Resumable"
+	hdrTusVersion     = "Tus-Version"
+	hdrTusExtension   = "Tus-Extension"
+	hdrTusMaxSize     = "Tus-Max-Size"
+	hdrTusChecksumAlg = "Tus-Checksum-Algorithm"
+	hdrUploadOffset   = "Upload-Offset"
+	hdrUploadLength   = "Upload-Length"
+	hdrUploadDefer    = "Upload-Defer-Length"
+	hdrUploadMetadata = "Upload-Metadata"
+	hdrUploadConcat   = "Upload-Concat"
+	hdrUploadExpires  = "Upload-Expires"
+	hdrUploadChecksum = "Upload-Checksum"
+
+	offsetOctetStream = "application/offset+octet-stream"
+)
+
+// Config holds the gateway's protocol settings.
+type Config struct {
+	// BasePath is where uploads are created, e.g. "/files/".
+	BasePath string
+	// MaxSize caps an upload's length in bytes; 0 means no cap.
+	MaxSize int64
+	// Expiration is how long an unfinished upload lives after its last
+	// activity; 0 disables expiry.
+	Expiration time.Duration
+	// SweepInterval is how often expired uploads are removed.
+	SweepInterval time.Duration
+	// CORSOrigins are the allowed browser origins ("*" for any).
+	CORSOrigins []string
+	// BehindProxy trusts Forwarded / X-Forwarded-Host / X-Forwarded-Proto
+	// when building upload URLs.
+	BehindProxy bool
+	// LockTimeout bounds how long a request waits for an upload's lock
+	// (after asking the holder to release) before answering 423.
+	LockTimeout time.Duration
+	// IdleTimeout ends a request body that sends nothing for this long.
+	IdleTimeout time.Duration
+	// DownloadRedirect, when > 0 and the backend can presign, answers GET
+	// with a redirect to a presigned URL valid this long.
+	DownloadRedirect time.Duration
+	Logger           *slog.Logger
+	// Registerer receives the gateway's Prometheus metrics (nil: none).
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.BasePath == "" {
+		c.BasePath = "/files/"
+	}
+	if !strings.HasPrefix(c.BasePath, "/") {
+		c.BasePath = "/" + c.BasePath
+	}
+	if !strings.HasSuffix(c.BasePath, "/") {
+		c.BasePath += "/"
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Minute
+	}
+	if len(c.CORSOrigins) == 0 {
+		c.CORSOrigins = []string{"*"}
+	}
+	if c.LockTimeout <= 0 {
+		c.LockTimeout = 15 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Gateway is the tus HTTP handler.
+type Gateway struct {
+	cfg     Config
+	store   state.Store
+	locker  state.Locker
+	backend backends.Backend
+	log     *slog.Logger
+	echo    *echo.Echo
+	metrics *metrics
+
+	concater   backends.Concater
+	reader     backends.RangeReader
+	extensions string
+
+	// shutdown is closed when the server begins shutting down, so that
+	// in-flight bodies stop reading and store what they received.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
+}
+
+// New builds a gateway over the given state store, locker and backend.
+func New(cfg Config, store state.Store, locker state.Locker, backend backends.Backend) (*Gateway, error) {
+	cfg.setDefaults()
+	if store == nil || locker == nil || backend == nil {
+		return nil, errors.New("gateway: store, locker and backend are required")
+	}
+	if cfg.MaxSize < 0 {
+		return nil, fmt.Errorf("gateway: max size must not be negative")
+	}
+	g := &Gateway{
+		cfg: cfg, store: store, locker: locker, backend: backend,
+		log:      cfg.Logger,
+		shutdown: make(chan struct{}),
+		metrics:  newMetrics(cfg.Registerer),
+	}
+	g.concater, _ = backend.(backends.Concater)
+	g.reader, _ = backend.(backends.RangeReader)
+	g.extensions = g.extensionList()
+	g.echo = g.routes()
+	return g, nil
+}
+
+func (g *Gateway) extensionList() string {
+	ext := []string{"creation", "creation-with-upload", "creation-defer-length", "termination"}
+	if g.cfg.Expiration > 0 {
+		ext = append(ext, "expiration")
+	}
+	ext = append(ext, "checksum", "checksum-trailer")
+	if g.concater != nil {
+		ext = append(ext, "concatenation", "concatenation-unfinished")
+	}
+	return strings.Join(ext, ",")
+}
+
+// ServeHTTP makes the gateway an http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.echo.ServeHTTP(w, r) }
+
+// BeginShutdown makes in-flight uploads stop reading, store what they have
+// received and answer; call it before http.Server.Shutdown.
+func (g *Gateway) BeginShutdown() { g.shutdownOnce.Do(func() { close(g.shutdown) }) }
+
+func (g *Gateway) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = g.handleError
+	e.Pre(middleware.MethodOverride())
+	e.Use(g.tusHeaders)
+	e.Use(middleware.CORSWithConfig(g.corsConfig()))
+	e.Use(g.checkVersion)
+
+	e.GET("/healthz", g.healthz)
+	e.GET("/readyz", g.readyz)
+
+	base := strings.TrimSuffix(g.cfg.BasePath, "/")
+	for _, p := range []string{base + "/", base} {
+		if p == "" {
+			continue
+		}
+		e.OPTIONS(p, g.options)
+		e.POST(p, g.post)
+	}
+	up := base + "/:id"
+	e.OPTIONS(up, g.options)
+	e.HEAD(up, g.head)
+	e.PATCH(up, g.patch)
+	e.DELETE(up, g.delete)
+	e.GET(up, g.get)
+	return e
+}
+
+// tusHeaders puts the headers every response carries in place first, so
+// that error responses have them too.
+func (g *Gateway) tusHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(hdrTusResumable, tusVersion)
+		h.Set("X-Content-Type-Options", "nosniff")
+		start := time.Now()
+		// Errors are rendered here rather than after the chain so the
+		// status is known for metrics and the access log.
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		r, status := c.Request(), c.Response().Status
+		g.metrics.requests.WithLabelValues(r.Method, strconv.Itoa(status)).Inc()
+		g.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", status, "duration", time.Since(start))
+		return nil
+	}
+}
+
+// checkVersion refuses tus requests for a protocol version we do not speak,
+// before any side effect. OPTIONS, GET downloads and probes are exempt.
+func (g *Gateway) checkVersion(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method == http.MethodOptions || r.Method == http.MethodGet {
+			return next(c)
+		}
+		if v := r.Header.Get(hdrTusResumable); v != tusVersion {
+			if v == "" {
+				return fmt.Errorf("%w: the Tus-Resumable header is required", errUnsupportedVersion)
+			}
+			return fmt.Errorf("%w: %q (this server speaks %s)", errUnsupportedVersion, v, tusVersion)
+		}
+		return next(c)
+	}
+}
+
+var corsAllowHeaders = []string{
+	"Authorization", "Origin", "X-Requested-With", "X-Request-ID", "X-HTTP-Method-Override",
+	"Content-Type", "Upload-Length", "Upload-Offset", "Tus-Resumable", "Upload-Metadata",
+	"Upload-Defer-Length", "Upload-Concat", "Upload-Checksum",
+}
+
+var corsExposeHeaders = []string{
+	"Upload-Offset", "Location", "Upload-Length", "Tus-Version", "Tus-Resumable", "Tus-Max-Size",
+	"Tus-Extension", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat", "Upload-Expires",
+	"Tus-Checksum-Algorithm",
+}
+
+func (g *Gateway) corsConfig() middleware.CORSConfig {
+	return middleware.CORSConfig{
+		// Echo treats every OPTIONS as a preflight; tus discovery OPTIONS
+		// (no Access-Control-Request-Method) must reach our handler.
+		Skipper: func(c echo.Context) bool {
+			r := c.Request()
+			return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") == ""
+		},
+		AllowOrigins:  g.cfg.CORSOrigins,
+		AllowMethods:  []string{"POST", "HEAD", "PATCH", "OPTIONS", "GET", "DELETE"},
+		AllowHeaders:  corsAllowHeaders,
+		ExposeHeaders: corsExposeHeaders,
+		MaxAge:        86400,
+	}
+}
+
+func (g *Gateway) originAllowed(origin string) bool {
+	for _, o := range g.cfg.CORSOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Gateway) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+func (g *Gateway) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if err := g.store.Ping(ctx); err != nil {
+		g.log.WarnContext(ctx, "readiness: state store", "err", err)
+		return c.String(http.StatusServiceUnavailable, "state store unavailable\n")
+	}
+	if err := g.backend.Ping(ctx); err != nil {
+		g.log.WarnContext(ctx, "readiness: backend", "err", err)
+		return c.String(http.StatusServiceUnavailable, "storage backend unavailable\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}

@@ -1,0 +1,32 @@
+package gateway
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are registered on the Registerer given in Config (no global
+// registry), so several gateways can live in one process (tests).
+type metrics struct {
+	created    prometheus.Counter
+	finished   prometheus.Counter
+	terminated prometheus.Counter
+	expired    prometheus.Counter
+	bytes      prometheus.Counter
+	active     prometheus.Gauge
+	requests   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		created:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_created_total", Help: "Uploads created."}),
+		finished:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_finished_total", Help: "Uploads whose object was assembled."}),
+		terminated: prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_terminated_total", Help: "Uploads deleted by clients."}),
+		expired:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_expired_total", Help: "Unfinished uploads removed by the sweeper."}),
+		bytes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_received_bytes_total", Help: "Upload bytes committed."}),
+		active:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tusgate_requests_total", Help: "Requests by method and status."},
+			[]string{"method", "status"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.requests)
+	}
+	return m
+}

@@ -1,0 +1,284 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/state"
+)
+
+// lock takes the upload's lease, asking a current holder to let go, and
+// waits at most LockTimeout.
+func (g *Gateway) lock(ctx context.Context, id string) (state.Lease, error) {
+	lctx, cancel := context.WithTimeout(ctx, g.cfg.LockTimeout)
+	defer cancel()
+	l, err := g.locker.Lock(lctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("lock upload %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// unlock releases a lease even when the request's context is gone.
+func (g *Gateway) unlock(l state.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Unlock(ctx); err != nil {
+		g.log.Warn("unlock failed; the lease will lapse on its own", "err", err)
+	}
+}
+
+// load reads an upload and refuses expired ones.
+func (g *Gateway) load(ctx context.Context, id string) (*state.Upload, error) {
+	u, err := g.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load upload %s: %w", id, err)
+	}
+	if g.expired(u, time.Now()) {
+		return nil, fmt.Errorf("%w: it was not finished before %s", errGone, u.ExpiresAt.UTC().Format(http.TimeFormat))
+	}
+	return u, nil
+}
+
+func (g *Gateway) expired(u *state.Upload, now time.Time) bool {
+	return !u.Finished && !u.ExpiresAt.IsZero() && now.After(u.ExpiresAt)
+}
+
+// commit records ch under the lease's token and applies it to u. Unless the
+// change says otherwise, activity pushes the expiry of an unfinished upload.
+func (g *Gateway) commit(ctx context.Context, u *state.Upload, tok state.Token, ch state.Change) error {
+	if ch.ExpiresAt == nil && !ch.Finished && g.cfg.Expiration > 0 {
+		exp := time.Now().Add(g.cfg.Expiration).Truncate(time.Second)
+		ch.ExpiresAt = &exp
+	}
+	if err := g.store.Commit(ctx, u.ID, tok, u.Offset, ch); err != nil {
+		return fmt.Errorf("commit upload %s: %w", u.ID, err)
+	}
+	u.Apply(ch)
+	return nil
+}
+
+// appendBody streams the request body into the backend at u.Offset while
+// the caller holds lease. u is updated with every commit. With a checksum
+// (header or trailer) nothing is committed until the digest is verified.
+func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.Lease, r *http.Request, w http.ResponseWriter, ck *checksumRequest) error {
+	limit := int64(math.MaxInt64)
+	switch {
+	case !u.DeferLength():
+		limit = u.Length - u.Offset
+	case g.cfg.MaxSize > 0:
+		limit = g.cfg.MaxSize - u.Offset
+	}
+	if r.ContentLength > limit {
+		return fmt.Errorf("%w: the body has %d bytes but the upload takes at most %d more", errTooLarge, r.ContentLength, limit)
+	}
+
+	guard := newBodyReader(r.Body, w, g.cfg.IdleTimeout)
+	defer guard.done()
+	// The write outlives a client that hangs up: what arrived must still be
+	// stored and committed (invariant 6). Only a lost lease cancels it.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-lease.ReleaseRequested():
+			guard.interrupt(errTakenOver)
+		case <-lease.Lost():
+			guard.interrupt(state.ErrFenced)
+			cancel()
+		case <-g.shutdown:
+			guard.interrupt(errShuttingDown)
+		case <-stop:
+		}
+	}()
+
+	var body io.Reader = &limitedBody{r: guard, n: limit}
+	_, trailer := r.Trailer[hdrUploadChecksum]
+	var hasher *bodyHasher
+	if ck != nil || trailer {
+		alg := ""
+		if ck != nil {
+			alg = ck.algorithm
+		}
+		hasher = newBodyHasher(alg)
+		body = io.TeeReader(body, hasher)
+	}
+
+	start := u.Offset
+	var pending state.Change
+	pendingAny := false
+	commit := func(cctx context.Context, ch state.Change) error {
+		if hasher != nil {
+			pending.Merge(ch)
+			pendingAny = true
+			return nil
+		}
+		return g.commit(cctx, u, lease.Token(), ch)
+	}
+	g.metrics.active.Inc()
+	err := g.backend.Write(wctx, u.Clone(), body, commit)
+	g.metrics.active.Dec()
+
+	if hasher != nil {
+		if err == nil {
+			err = g.verify(r, hasher, ck)
+		}
+		if err == nil && pendingAny {
+			err = g.commit(wctx, u, lease.Token(), pending)
+		}
+		if err != nil && pendingAny {
+			g.discard(wctx, u, pending)
+		}
+	}
+	g.metrics.bytes.Add(float64(u.Offset - start))
+	if err != nil {
+		return fmt.Errorf("write upload %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// verify checks the body digest against the header or the trailer.
+func (g *Gateway) verify(r *http.Request, h *bodyHasher, ck *checksumRequest) error {
+	if ck == nil {
+		v := r.Trailer.Get(hdrUploadChecksum)
+		if v == "" {
+			return fmt.Errorf("%w: the announced Upload-Checksum trailer was not sent", errBadRequest)
+		}
+		parsed, err := parseChecksum(v)
+		if err != nil {
+			return err
+		}
+		ck = &parsed
+	}
+	if !h.matches(*ck) {
+		return fmt.Errorf("%w: the body's %s digest differs from Upload-Checksum; nothing was stored", errChecksumMismatch, ck.algorithm)
+	}
+	return nil
+}
+
+// discard lets the backend remove data that a Write stored but that was
+// never committed.
+func (g *Gateway) discard(ctx context.Context, u *state.Upload, ch state.Change) {
+	d, ok := g.backend.(backends.Discarder)
+	if !ok {
+		return
+	}
+	if err := d.Discard(ctx, u.Clone(), ch); err != nil {
+		g.log.Warn("discard uncommitted data", "id", u.ID, "err", err)
+	}
+}
+
+// finish assembles the object of a complete upload and marks it finished.
+// It is a no-op unless every byte is there and it has not run yet, so any
+// request that finds an upload complete-but-unfinished (after a crash)
+// can call it.
+func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) error {
+	if u.Finished || !u.Complete() || u.Final() {
+		return nil
+	}
+	parts, err := g.store.Parts(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("read manifest of %s: %w", u.ID, err)
+	}
+	if err := g.backend.Finish(ctx, u.Clone(), parts); err != nil {
+		return fmt.Errorf("finish upload %s: %w", u.ID, err)
+	}
+	never := time.Time{}
+	if err := g.commit(ctx, u, tok, state.Change{Offset: u.Offset, Finished: true, ExpiresAt: &never}); err != nil {
+		return err
+	}
+	g.metrics.finished.Inc()
+	g.log.InfoContext(ctx, "upload finished", "id", u.ID, "size", u.Length)
+	return nil
+}
+
+// loadPartials reads the partial uploads of a final upload. ready is true
+// when every one of them is finished (their objects exist).
+func (g *Gateway) loadPartials(ctx context.Context, ids []string) (partials []*state.Upload, ready bool, err error) {
+	ready = true
+	for _, id := range ids {
+		p, err := g.load(ctx, id)
+		if err != nil {
+			return nil, false, fmt.Errorf("partial upload %s: %w", id, err)
+		}
+		if !p.Partial {
+			return nil, false, fmt.Errorf("%w: upload %s is not a partial upload (Upload-Concat: partial)", errBadRequest, id)
+		}
+		ready = ready && p.Finished
+		partials = append(partials, p)
+	}
+	return partials, ready, nil
+}
+
+// totalLength is the sum of the partials' lengths, or -1 while one is deferred.
+func totalLength(partials []*state.Upload) int64 {
+	var total int64
+	for _, p := range partials {
+		if p.DeferLength() {
+			return -1
+		}
+		total += p.Length
+	}
+	return total
+}
+
+// concatLocked joins finished partials into the final upload u; the caller
+// holds the final's lease.
+func (g *Gateway) concatLocked(ctx context.Context, u *state.Upload, tok state.Token, partials []*state.Upload) error {
+	total := totalLength(partials)
+	if g.cfg.MaxSize > 0 && total > g.cfg.MaxSize {
+		return fmt.Errorf("%w: the partials add up to %d bytes, more than %d", errTooLarge, total, g.cfg.MaxSize)
+	}
+	final := u.Clone()
+	final.Length = total
+	if err := g.concater.Concat(ctx, final, partials); err != nil {
+		return fmt.Errorf("concatenate into %s: %w", u.ID, err)
+	}
+	never := time.Time{}
+	ch := state.Change{Offset: total, Finished: true, ExpiresAt: &never}
+	if u.DeferLength() {
+		ch.Length = &total
+	}
+	if err := g.commit(ctx, u, tok, ch); err != nil {
+		return err
+	}
+	g.metrics.finished.Inc()
+	g.log.InfoContext(ctx, "upload concatenated", "id", u.ID, "size", total, "partials", len(partials))
+	return nil
+}
+
+// resolveFinal brings an unfinished final upload up to date: it
+// concatenates when every partial is finished, and otherwise reports the
+// length once every partial's length is known (concatenation-unfinished).
+func (g *Gateway) resolveFinal(ctx context.Context, u *state.Upload) (*state.Upload, error) {
+	if !u.Final() || u.Finished {
+		return u, nil
+	}
+	partials, ready, err := g.loadPartials(ctx, u.Partials)
+	if err != nil {
+		return nil, err
+	}
+	if !ready {
+		u.Length = totalLength(partials)
+		return u, nil
+	}
+	lease, err := g.lock(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer g.unlock(lease)
+	if u, err = g.load(ctx, u.ID); err != nil || u.Finished {
+		return u, err
+	}
+	if err := g.concatLocked(ctx, u, lease.Token(), partials); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
