@@ -226,6 +226,8 @@ func (g *Gateway) checkVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+var corsAllowMethods = []string{"POST", "HEAD", "PATCH", "OPTIONS", "GET", "DELETE"}
+
 var corsAllowHeaders = []string{
 	"Authorization", "Origin", "X-Requested-With", "X-Request-ID", "X-HTTP-Method-Override",
 	"Content-Type", "Upload-Length", "Upload-Offset", "Tus-Resumable", "Upload-Metadata",
@@ -240,14 +242,11 @@ var corsExposeHeaders = []string{
 
 func (g *Gateway) corsConfig() middleware.CORSConfig {
 	return middleware.CORSConfig{
-		// Echo treats every OPTIONS as a preflight; tus discovery OPTIONS
-		// (no Access-Control-Request-Method) must reach our handler.
-		Skipper: func(c echo.Context) bool {
-			r := c.Request()
-			return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") == ""
-		},
+		// Every OPTIONS, preflight or tus discovery, reaches our handler:
+		// Echo would answer a preflight 204, which some browsers refuse.
+		Skipper:       func(c echo.Context) bool { return c.Request().Method == http.MethodOptions },
 		AllowOrigins:  g.cfg.CORSOrigins,
-		AllowMethods:  []string{"POST", "HEAD", "PATCH", "OPTIONS", "GET", "DELETE"},
+		AllowMethods:  corsAllowMethods,
 		AllowHeaders:  corsAllowHeaders,
 		ExposeHeaders: corsExposeHeaders,
 		MaxAge:        86400,

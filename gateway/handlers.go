@@ -22,12 +22,19 @@ func (g *Gateway) options(c echo.Context) error {
 	if g.cfg.MaxSize > 0 {
 		h.Set(hdrTusMaxSize, strconv.FormatInt(g.cfg.MaxSize, 10))
 	}
-	// The CORS middleware skips non-preflight OPTIONS (see corsConfig), so
-	// a browser's discovery request gets its CORS headers here.
-	if origin := c.Request().Header.Get("Origin"); origin != "" && g.originAllowed(origin) {
+	// The CORS middleware skips OPTIONS (see corsConfig), so preflights
+	// and a browser's discovery request get their CORS headers here.
+	r := c.Request()
+	if origin := r.Header.Get("Origin"); origin != "" && g.originAllowed(origin) {
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Expose-Headers", strings.Join(corsExposeHeaders, ","))
 		h.Add("Vary", "Origin")
+		if r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", strings.Join(corsAllowMethods, ","))
+			h.Set("Access-Control-Allow-Headers", strings.Join(corsAllowHeaders, ","))
+			h.Set("Access-Control-Max-Age", "86400")
+		} else {
+			h.Set("Access-Control-Expose-Headers", strings.Join(corsExposeHeaders, ","))
+		}
 	}
 	return c.NoContent(http.StatusOK)
 }
@@ -192,7 +199,8 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, partials []*state.Upload
 	if hasBody(c.Request()) {
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
 	}
-	if ferr := g.finish(ctx, u, lease.Token()); err == nil {
+	// As in patch: finishing outlives a client that hung up.
+	if ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token()); err == nil {
 		err = ferr
 	}
 	return err
@@ -301,8 +309,10 @@ func (g *Gateway) patch(c echo.Context) error {
 	}
 	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
 	// A body cut short may still have completed the upload (413 after the
-	// exact length), so finishing does not depend on werr.
-	ferr := g.finish(ctx, u, lease.Token())
+	// exact length), so finishing does not depend on werr. Like the write,
+	// it outlives a client that hung up: a takeover or disconnect cancels
+	// the request's context once the body is in.
+	ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token())
 	h := c.Response().Header()
 	h.Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 	g.setExpires(h, u)

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/filestore"
@@ -29,7 +28,10 @@ func openState(ctx context.Context, cfg config.Config, log *slog.Logger) (stateS
 	u, _ := url.Parse(cfg.State) // validated by config
 	switch u.Scheme {
 	case "bolt":
-		path := localPath(cfg.State, "bolt://")
+		path, err := localPath(u)
+		if err != nil {
+			return stateStore{}, fmt.Errorf("--state: %w", err)
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return stateStore{}, fmt.Errorf("--state: %w", err)
 		}
@@ -55,7 +57,11 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 	u, _ := url.Parse(cfg.Store) // validated by config
 	switch u.Scheme {
 	case "file":
-		b, err := filestore.New(localPath(cfg.Store, "file://"), filestore.Options{Logger: log})
+		dir, err := localPath(u)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		b, err := filestore.New(dir, filestore.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}
@@ -64,9 +70,16 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 	return nil, fmt.Errorf("--store: unknown scheme %q (use file:// or s3://)", u.Scheme)
 }
 
-// localPath accepts both file:///abs/path and the relative file://./data.
-func localPath(raw, scheme string) string {
-	return strings.TrimPrefix(raw, scheme)
+// localPath reads the path of a file:// or bolt:// URL: file:///abs/path is
+// absolute, file://./data and file://data are relative to the working dir.
+func localPath(u *url.URL) (string, error) {
+	if u.RawQuery != "" {
+		return "", fmt.Errorf("%s:// URLs take no query (%q)", u.Scheme, u.RawQuery)
+	}
+	if p := u.Host + u.Path; p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s:// URL has no path", u.Scheme)
 }
 
 // redact hides a password in a URL before it is logged.
