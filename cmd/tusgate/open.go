@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
+	"github.com/tusgate/tusgate/backends/s3store"
 	"github.com/tusgate/tusgate/config"
 	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/state/boltstore"
@@ -62,6 +64,21 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 			return nil, fmt.Errorf("--store: %w", err)
 		}
 		b, err := filestore.New(dir, filestore.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
+		}
+		return b, nil
+	case "s3":
+		sc, err := s3store.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		// Deferred-length uploads plan their part size for the largest
+		// object allowed, so a --max-size keeps those parts small.
+		if sc.MaxObjectSize == 0 && cfg.MaxSize > 0 {
+			sc.MaxObjectSize = cfg.MaxSize
+		}
+		b, err := s3store.New(ctx, sc, bufpool.New(cfg.MemoryBudget, 0), log)
 		if err != nil {
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}

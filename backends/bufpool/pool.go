@@ -1,0 +1,139 @@
+// Package bufpool hands out upload buffers against one global byte budget
+// shared by every upload of the process (design invariant 7). Get reserves a
+// whole buffer at once and blocks while the budget is exhausted, which pauses
+// reading from clients (backpressure) instead of allocating more memory.
+//
+// Memory is kept in fixed-size slabs that are reused across buffers, so the
+// bytes ever allocated never exceed the budget and sizes that differ between
+// uploads do not fragment the pool.
+package bufpool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// DefaultSlabSize is the slab size used when New is given none.
+const DefaultSlabSize = 1 << 20
+
+// ErrTooLarge is returned by Get for a size the budget can never satisfy.
+var ErrTooLarge = errors.New("bufpool: buffer larger than the pool budget")
+
+// Stats is a snapshot of the pool's accounting, in bytes.
+type Stats struct {
+	Budget int64
+	// InUse is reserved by buffers not yet released.
+	InUse int64
+	// Peak is the highest InUse seen.
+	Peak int64
+	// Allocated is the memory the pool has ever allocated (never above Budget).
+	Allocated int64
+	// Waiting counts Get calls blocked on the budget.
+	Waiting int
+}
+
+// Pool is a byte budget with a free list of slabs. It is safe for
+// concurrent use.
+type Pool struct {
+	slab  int
+	slabs int64 // budget in slabs
+	// sem is FIFO, so a large request is not starved by a stream of small ones.
+	sem *semaphore.Weighted
+
+	mu        sync.Mutex
+	free      [][]byte
+	allocated int64
+	reserved  int64
+	peak      int64
+	waiting   int
+}
+
+// New returns a pool of budget bytes, rounded down to whole slabs (at least
+// one). slabSize <= 0 selects DefaultSlabSize.
+func New(budget int64, slabSize int) *Pool {
+	if slabSize <= 0 {
+		slabSize = DefaultSlabSize
+	}
+	n := budget / int64(slabSize)
+	if n < 1 {
+		n = 1
+	}
+	return &Pool{slab: slabSize, slabs: n, sem: semaphore.NewWeighted(n)}
+}
+
+// Budget is the pool's budget in bytes.
+func (p *Pool) Budget() int64 { return p.slabs * int64(p.slab) }
+
+// SlabSize is the granularity of reservations.
+func (p *Pool) SlabSize() int { return p.slab }
+
+// Get reserves a buffer able to hold size bytes, waiting until the budget
+// allows it or ctx is done. Memory is attached lazily as the buffer fills,
+// but the whole reservation counts against the budget from the start: a
+// writer never waits for more while holding part of a buffer, so writers
+// cannot deadlock each other.
+func (p *Pool) Get(ctx context.Context, size int64) (*Buffer, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("bufpool: negative size %d", size)
+	}
+	n := (size + int64(p.slab) - 1) / int64(p.slab)
+	if n > p.slabs {
+		return nil, fmt.Errorf("%w: %d bytes requested, budget %d", ErrTooLarge, size, p.Budget())
+	}
+	p.mu.Lock()
+	p.waiting++
+	p.mu.Unlock()
+	err := p.sem.Acquire(ctx, n)
+	p.mu.Lock()
+	p.waiting--
+	if err == nil {
+		p.reserved += n
+		p.peak = max(p.peak, p.reserved)
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("bufpool: waiting for %d bytes: %w", size, err)
+	}
+	return &Buffer{p: p, size: size, reserved: n}, nil
+}
+
+// Stats returns the current accounting.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := int64(p.slab)
+	return Stats{
+		Budget:    p.slabs * s,
+		InUse:     p.reserved * s,
+		Peak:      p.peak * s,
+		Allocated: p.allocated * s,
+		Waiting:   p.waiting,
+	}
+}
+
+// takeSlab is only called within a reservation, so allocating here never
+// takes the pool past its budget.
+func (p *Pool) takeSlab() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		s := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return s
+	}
+	p.allocated++
+	return make([]byte, p.slab)
+}
+
+func (p *Pool) release(slabs [][]byte, reserved int64) {
+	p.mu.Lock()
+	p.free = append(p.free, slabs...)
+	p.reserved -= reserved
+	p.mu.Unlock()
+	p.sem.Release(reserved)
+}

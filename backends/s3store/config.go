@@ -1,0 +1,173 @@
+package s3store
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Size units and the limits of S3 multipart uploads.
+const (
+	KiB = 1 << 10
+	MiB = 1 << 20
+	GiB = 1 << 30
+	TiB = 1 << 40
+
+	// MaxParts is the most parts one multipart upload may have.
+	MaxParts = 10000
+	// MaxPartSize is the largest part S3 accepts.
+	MaxPartSize = 5 * GiB
+	// MaxObjectSize is the largest object S3 stores.
+	MaxObjectSize = 5 * TiB
+
+	DefaultMinPartSize = 5 * MiB
+	DefaultPartSize    = 8 * MiB
+	DefaultConcurrency = 3
+)
+
+// Config selects the bucket and tunes how uploads are cut into parts.
+type Config struct {
+	Bucket string
+	// Prefix is prepended to every key; a non-empty prefix ends in "/".
+	Prefix string
+	// Endpoint is the base URL of an S3-compatible store ("" for AWS).
+	Endpoint string
+	// Region; "" uses the SDK chain (AWS_REGION, profile), else us-east-1.
+	Region string
+	// PathStyle addresses buckets as endpoint/bucket (MinIO and most clones).
+	PathStyle bool
+	// MinPartSize is the store's smallest non-last part (S3: 5 MiB).
+	MinPartSize int64
+	// PartSize is the preferred part size; uploads too large for it with
+	// MaxParts parts get bigger parts.
+	PartSize int64
+	// EqualParts makes every part but the last the same size, also for
+	// concatenation (Cloudflare R2 requires it).
+	EqualParts bool
+	// Concurrency is how many parts of one upload are sent at once.
+	Concurrency int
+	// PresignTTL enables PresignGet and is its default lifetime (0: off).
+	PresignTTL time.Duration
+	// MaxObjectSize is the largest upload accepted and what deferred-length
+	// uploads plan their part size for (default and maximum 5 TiB).
+	MaxObjectSize int64
+	// UnsignedPayload sends UNSIGNED-PAYLOAD on plain http too, skipping the
+	// SHA-256 pass the signer otherwise makes over each part (over https the
+	// payload is never hashed).
+	UnsignedPayload bool
+}
+
+// ParseURL reads s3://bucket/prefix?endpoint=...&region=...&path_style=true
+// with the options min_part_size, part_size, equal_parts, concurrency,
+// presign (a duration), max_object_size and unsigned_payload. Sizes are
+// bytes or carry a unit (5MiB, 64MB, 1GiB, ...). Unknown options are errors,
+// so a typo does not silently fall back to a default.
+func ParseURL(u *url.URL) (Config, error) {
+	var c Config
+	if u.Scheme != "s3" {
+		return c, fmt.Errorf("s3store: URL scheme %q, want s3", u.Scheme)
+	}
+	c.Bucket = u.Host
+	c.Prefix = strings.TrimPrefix(u.Path, "/")
+	var err error
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "endpoint":
+			c.Endpoint = v
+		case "region":
+			c.Region = v
+		case "path_style":
+			c.PathStyle, err = strconv.ParseBool(v)
+		case "min_part_size":
+			c.MinPartSize, err = parseSize(v)
+		case "part_size":
+			c.PartSize, err = parseSize(v)
+		case "equal_parts":
+			c.EqualParts, err = strconv.ParseBool(v)
+		case "concurrency":
+			c.Concurrency, err = strconv.Atoi(v)
+		case "presign":
+			c.PresignTTL, err = time.ParseDuration(v)
+		case "max_object_size":
+			c.MaxObjectSize, err = parseSize(v)
+		case "unsigned_payload":
+			c.UnsignedPayload, err = strconv.ParseBool(v)
+		default:
+			return c, fmt.Errorf("s3store: unknown option %q in URL", k)
+		}
+		if err != nil {
+			return c, fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
+		}
+	}
+	return c.normalize()
+}
+
+// normalize fills defaults and rejects values S3 cannot work with.
+func (c Config) normalize() (Config, error) {
+	if c.Bucket == "" {
+		return c, fmt.Errorf("s3store: no bucket given")
+	}
+	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
+		c.Prefix += "/"
+	}
+	if c.Endpoint != "" && !strings.Contains(c.Endpoint, "://") {
+		c.Endpoint = "https://" + c.Endpoint
+	}
+	if c.MinPartSize == 0 {
+		c.MinPartSize = DefaultMinPartSize
+	}
+	if c.PartSize == 0 {
+		c.PartSize = max(DefaultPartSize, c.MinPartSize)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxObjectSize == 0 {
+		c.MaxObjectSize = MaxObjectSize
+	}
+	switch {
+	case c.MinPartSize < 1 || c.MinPartSize > MaxPartSize:
+		return c, fmt.Errorf("s3store: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxPartSize))
+	case c.PartSize < c.MinPartSize || c.PartSize > MaxPartSize:
+		return c, fmt.Errorf("s3store: part_size %d outside min_part_size..%d", c.PartSize, int64(MaxPartSize))
+	case c.Concurrency < 1 || c.Concurrency > 64:
+		return c, fmt.Errorf("s3store: concurrency %d outside 1..64", c.Concurrency)
+	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
+		return c, fmt.Errorf("s3store: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
+	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
+		// SigV4 presigned URLs live at most 7 days.
+		return c, fmt.Errorf("s3store: presign %v outside 0..168h", c.PresignTTL)
+	}
+	return c, nil
+}
+
+// parseSize reads "5242880", "5MiB", "5M" (binary), "5MB" (decimal).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	mult := map[string]int64{
+		"": 1, "b": 1,
+		"k": KiB, "ki": KiB, "kib": KiB, "kb": 1e3,
+		"m": MiB, "mi": MiB, "mib": MiB, "mb": 1e6,
+		"g": GiB, "gi": GiB, "gib": GiB, "gb": 1e9,
+		"t": TiB, "ti": TiB, "tib": TiB, "tb": 1e12,
+	}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown size unit in %q", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q too large", s)
+	}
+	return n * mult, nil
+}

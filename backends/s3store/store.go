@@ -1,0 +1,205 @@
+// Package s3store stores tus uploads in S3 or an S3-compatible store. Each
+// upload is one multipart upload; request bodies are cut into fixed-size
+// parts streamed to S3 while the body is still arriving, with buffers from
+// the process-wide bufpool. The part manifest and the pointer to the durable
+// sub-part tail live in the state store, so any replica resumes any upload.
+package s3store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/state"
+)
+
+// Store is the S3 backend. It implements backends.Backend, Concater,
+// RangeReader and Discarder, plus PresignGet.
+type Store struct {
+	cfg     Config
+	client  *s3.Client
+	presign *s3.PresignClient
+	pool    *bufpool.Pool
+	log     *slog.Logger
+	// bodyOpts apply to requests carrying part or tail bytes.
+	bodyOpts []func(*s3.Options)
+}
+
+var (
+	_ backends.Backend     = (*Store)(nil)
+	_ backends.Concater    = (*Store)(nil)
+	_ backends.RangeReader = (*Store)(nil)
+	_ backends.Discarder   = (*Store)(nil)
+)
+
+// New connects to the bucket of cfg, with credentials from the SDK's default
+// chain (AWS_* variables, shared profiles, web identity / IRSA, instance
+// roles), and checks that the bucket exists. Part buffers come from pool,
+// which is shared with every other upload of the process.
+func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logger) (*Store, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if pool == nil {
+		return nil, errors.New("s3store: a buffer pool is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("backend", "s3", "bucket", cfg.Bucket)
+
+	// Many uploads send parts at once to one host; the default of 2 idle
+	// connections per host would make most of them reconnect.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 256
+		t.MaxIdleConnsPerHost = 128
+	})
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		// Without the client-side retry quota a burst of failures does not
+		// turn later requests into instant "quota exceeded" errors.
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
+		}),
+	}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.PathStyle
+		// Only compute checksums S3 insists on: the default CRC32 of every
+		// part costs a pass over it on plain http and buys nothing over TLS
+		// or a signed payload. Ranged GETs cannot be validated anyway.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	s := &Store{
+		cfg:     cfg,
+		client:  client,
+		presign: s3.NewPresignClient(client),
+		pool:    pool,
+		log:     logger,
+	}
+	if cfg.UnsignedPayload {
+		// Over https the SDK already sends UNSIGNED-PAYLOAD; this extends it
+		// to plain http, saving the signer's SHA-256 pass over every part.
+		s.bodyOpts = append(s.bodyOpts, func(o *s3.Options) {
+			o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+		})
+	}
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
+		err = classify("HeadBucket", err)
+		if errors.Is(err, backends.ErrNotFound) {
+			return nil, fmt.Errorf("s3store: bucket %q does not exist at %s: %w", cfg.Bucket, s.where(), err)
+		}
+		return nil, fmt.Errorf("s3store: cannot access bucket %q at %s: %w", cfg.Bucket, s.where(), err)
+	}
+	if ps, err := cfg.PartSizeFor(-1); err == nil && ps > pool.Budget() {
+		logger.Warn("deferred-length uploads need a part buffer larger than the buffer budget; "+
+			"they will be refused unless max_object_size is lowered or the budget raised",
+			"part_size", ps, "budget", pool.Budget())
+	}
+	return s, nil
+}
+
+func (s *Store) where() string {
+	if s.cfg.Endpoint != "" {
+		return s.cfg.Endpoint
+	}
+	return "AWS S3"
+}
+
+// Config returns the normalised configuration in use.
+func (s *Store) Config() Config { return s.cfg }
+
+// Create starts the multipart upload, with Content-Type, Content-Disposition
+// and user metadata from the tus metadata, and fixes the part size.
+func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string, error) {
+	ps, err := s.cfg.PartSizeFor(u.Length)
+	if err != nil {
+		return nil, err
+	}
+	if ps > s.pool.Budget() {
+		return nil, fmt.Errorf("%w: a part of %d bytes does not fit the buffer budget of %d bytes",
+			backends.ErrTooLarge, ps, s.pool.Budget())
+	}
+	key := s.cfg.Prefix + u.ID
+	a := attrsFor(u.Metadata)
+	in := &s3.CreateMultipartUploadInput{
+		Bucket:      &s.cfg.Bucket,
+		Key:         &key,
+		ContentType: aws.String(a.ContentType),
+		Metadata:    a.Metadata,
+	}
+	if a.ContentDisposition != "" {
+		in.ContentDisposition = aws.String(a.ContentDisposition)
+	}
+	out, err := s.client.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return nil, classify("CreateMultipartUpload", err)
+	}
+	return newHandle(key, aws.ToString(out.UploadId), ps), nil
+}
+
+// Delete aborts the multipart upload and removes tails and the object.
+// Tails are also found by listing the upload's own tail prefix, so a tail
+// whose deletion failed earlier does not stay behind.
+func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
+	h := handleOf(s.cfg, u)
+	if h.uploadID != "" {
+		if err := s.abort(ctx, h); err != nil {
+			return err
+		}
+	}
+	keys := []string{h.key}
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: &s.cfg.Bucket, Prefix: aws.String(h.key + tailInfix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return classify("ListObjectsV2", err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	for _, k := range append(keys, h.tailKey, h.staleTail) {
+		if err := s.deleteObject(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ping checks that the bucket is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
+	return classify("HeadBucket", err)
+}
+
+// Close releases nothing: the SDK client holds no resources needing it.
+func (s *Store) Close() error { return nil }

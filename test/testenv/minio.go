@@ -1,0 +1,29 @@
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// S3Endpoint returns the S3-compatible endpoint (e.g. MinIO started by
+// scripts/services/minio.sh) and the bucket tests may use, read from
+// TUSGATE_TEST_S3_ENDPOINT and TUSGATE_TEST_S3_BUCKET. Credentials come from
+// the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables.
+//
+// When either is unset the test is skipped, or fails when
+// TUSGATE_REQUIRE_SERVICES=1 so CI never skips silently.
+func S3Endpoint(t testing.TB) (endpoint, bucket string) {
+	t.Helper()
+	endpoint = os.Getenv("TUSGATE_TEST_S3_ENDPOINT")
+	bucket = os.Getenv("TUSGATE_TEST_S3_BUCKET")
+	if endpoint != "" && bucket != "" {
+		return endpoint, bucket
+	}
+	const msg = "TUSGATE_TEST_S3_ENDPOINT and TUSGATE_TEST_S3_BUCKET are not both set " +
+		"(start MinIO with scripts/services/minio.sh)"
+	if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
+		t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
+	}
+	t.Skip(msg)
+	return "", ""
+}
