@@ -84,9 +84,12 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	// stored and committed (invariant 6). Only a lost lease cancels it.
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	stop := make(chan struct{})
-	defer close(stop)
+	// The watcher must be gone before we return: it touches the response,
+	// which the server recycles for the next request.
+	stop, watched := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-watched }()
 	go func() {
+		defer close(watched)
 		select {
 		case <-lease.ReleaseRequested():
 			guard.interrupt(errTakenOver)

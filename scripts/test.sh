@@ -25,7 +25,7 @@ if ((${#need_apt[@]})); then
 fi
 if ! command -v staticcheck >/dev/null 2>&1; then
   step "installing staticcheck"
-  go install honnef.co/go/tools/cmd/staticcheck@2025.1.1
+  go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 
 stop_services() {
