@@ -1,0 +1,176 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tusgate/tusgate/state"
+)
+
+const (
+	// lockPoll is how often a waiter retries when no unlock notice comes
+	// (the holder's lease lapsed, or the notice was lost).
+	lockPoll = 75 * time.Millisecond
+	// askEvery is how often a waiter repeats its release request, in case
+	// the holder was not yet subscribed when it first asked.
+	askEvery = 500 * time.Millisecond
+	// waitMarkTTL is how long the "someone waits" marker outlives the last
+	// attempt; waiters refresh it every askEvery.
+	waitMarkTTL = 4 * askEvery
+)
+
+// Lock takes the upload's lease. While another request holds it, Lock asks
+// that holder to release (through pub/sub, reaching every replica) and
+// retries on the unlock notice or every lockPoll, until ctx ends; then the
+// error wraps state.ErrLocked. Redis failures wrap state.ErrUnavailable.
+func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
+	if !validID(id) {
+		return nil, invalidID(id)
+	}
+	k := s.keysFor(id)
+	wake := s.notify.addWaiter(id)
+	defer s.notify.removeWaiter(id, wake)
+
+	poll := time.NewTimer(lockPoll)
+	defer poll.Stop()
+	var lastAsk time.Time
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("redisstore: lock %s: %w: %w", id, state.ErrLocked, err)
+		}
+		ask := time.Since(lastAsk) >= askEvery
+		start := time.Now()
+		// Not cancelled with ctx: a grant whose reply were dropped would
+		// block the upload for a whole lease. The client's timeouts bound it.
+		tok, err := s.scripts.lock.Run(context.WithoutCancel(ctx), s.client,
+			[]string{k.lock, k.fence, k.record, k.waiting},
+			s.opts.LeaseTTL.Milliseconds(), s.opts.Retention.Milliseconds(),
+			boolField(ask), k.channel, waitMarkTTL.Milliseconds()).Int64()
+		if err != nil {
+			return nil, s.fail("lock "+id, err)
+		}
+		if tok > 0 {
+			return s.newLease(id, state.Token(tok), start)
+		}
+		if ask {
+			lastAsk = start
+		}
+		poll.Reset(lockPoll)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// lease is a granted lock, renewed in the background every LeaseTTL/3.
+type lease struct {
+	s   *Store
+	id  string
+	tok state.Token
+
+	lost        chan struct{}
+	lostOnce    sync.Once
+	release     chan struct{}
+	releaseOnce sync.Once
+
+	stop       chan struct{} // closed by Unlock to end renewals
+	renewDone  chan struct{}
+	unlockOnce sync.Once
+	unlockErr  error
+}
+
+func (s *Store) newLease(id string, tok state.Token, granted time.Time) (*lease, error) {
+	l := &lease{
+		s: s, id: id, tok: tok,
+		lost:      make(chan struct{}),
+		release:   make(chan struct{}),
+		stop:      make(chan struct{}),
+		renewDone: make(chan struct{}),
+	}
+	s.notify.addLease(l)
+	if !s.goBackground(func() { l.keepAlive(granted) }) {
+		s.notify.removeLease(l)
+		close(l.renewDone)
+		_ = l.Unlock(context.Background())
+		return nil, fmt.Errorf("redisstore: lock %s: %w: store closed", id, state.ErrUnavailable)
+	}
+	return l, nil
+}
+
+func (l *lease) Token() state.Token                { return l.tok }
+func (l *lease) Lost() <-chan struct{}             { return l.lost }
+func (l *lease) ReleaseRequested() <-chan struct{} { return l.release }
+
+func (l *lease) markLost(reason string) {
+	l.lostOnce.Do(func() {
+		l.s.log.Warn("lease lost", "upload", l.id, "token", uint64(l.tok), "reason", reason)
+		close(l.lost)
+	})
+}
+
+func (l *lease) requestRelease() {
+	l.releaseOnce.Do(func() { close(l.release) })
+}
+
+// keepAlive renews the lease until Unlock or Close. A renewal that finds
+// another token closes Lost at once; failing renewals close it once the
+// lease may have lapsed (granted is measured before the grant was sent, so
+// the local view never outlives the server's).
+func (l *lease) keepAlive(granted time.Time) {
+	defer close(l.renewDone)
+	ttl := l.s.opts.LeaseTTL
+	every := ttl / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastOK := granted
+	k := l.s.keysFor(l.id)
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.s.closing:
+			l.markLost("store closed")
+			return
+		case <-t.C:
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ok, err := l.s.scripts.renew.Run(ctx, l.s.client, []string{k.lock}, uint64(l.tok), ttl.Milliseconds()).Int64()
+		cancel()
+		switch {
+		case err == nil && ok == 1:
+			lastOK = sent
+		case err == nil:
+			l.markLost("lock taken over or expired")
+			return
+		case time.Since(lastOK) >= ttl:
+			l.markLost("renewal failed until the lease lapsed: " + err.Error())
+			return
+		default:
+			l.s.log.Warn("lease renewal failed; retrying", "upload", l.id, "err", err)
+		}
+	}
+}
+
+// Unlock stops renewals and deletes the lock if it still holds this
+// lease's token, waking waiters. Later calls return the first result. It
+// runs even when ctx is already cancelled (a request that ended must still
+// let go, or the next one waits a whole lease); the client's timeouts bound it.
+func (l *lease) Unlock(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	l.unlockOnce.Do(func() {
+		close(l.stop)
+		<-l.renewDone
+		l.s.notify.removeLease(l)
+		k := l.s.keysFor(l.id)
+		err := l.s.scripts.unlock.Run(ctx, l.s.client, []string{k.lock, k.waiting}, uint64(l.tok), k.channel).Err()
+		if err != nil {
+			l.unlockErr = l.s.fail("unlock "+l.id, err)
+		}
+	})
+	return l.unlockErr
+}

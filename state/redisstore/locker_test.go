@@ -1,0 +1,175 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/test/testenv"
+)
+
+// waitClosed waits, with a generous deadline, for ch to close.
+func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s: not closed within 20s", what)
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Two replicas (separate clients) contend: the waiter's request reaches the
+// holder, which lets go; the waiter then gets a larger token.
+func TestTwoStoresContend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.RedisURL(t))
+	a, b := e.open(t), e.open(t)
+	ctx := ctxT(t)
+	id := newID(t)
+	if err := a.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := a.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := b.Get(ctx, id); err != nil || !u.Locked {
+		t.Fatalf("peer Get while held: locked=%v err=%v, want locked", u != nil && u.Locked, err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = b.Lock(short, id)
+	cancel()
+	if !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("lock while held until ctx ends: %v, want ErrLocked", err)
+	}
+	waitClosed(t, held.ReleaseRequested(), "ReleaseRequested after a peer's Lock")
+
+	type result struct {
+		l   state.Lease
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		l, err := b.Lock(ctx, id)
+		got <- result{l, err}
+	}()
+	// The holder saves its progress, then lets go.
+	if err := a.Commit(ctx, id, held.Token(), 0, state.Change{Offset: 4}); err != nil {
+		t.Fatalf("holder commit: %v", err)
+	}
+	if err := held.Unlock(ctx); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+	if err := held.Unlock(ctx); err != nil {
+		t.Fatalf("second unlock: %v", err)
+	}
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("waiter not granted within 20s of the unlock")
+	}
+	if r.err != nil {
+		t.Fatalf("waiter lock: %v", r.err)
+	}
+	defer r.l.Unlock(ctx)
+	if r.l.Token() <= held.Token() {
+		t.Fatalf("new token %d not above old %d", r.l.Token(), held.Token())
+	}
+	if err := a.Commit(ctx, id, held.Token(), 4, state.Change{Offset: 5}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("commit with released token: %v, want ErrFenced", err)
+	}
+	if err := b.Commit(ctx, id, r.l.Token(), 4, state.Change{Offset: 6}); err != nil {
+		t.Fatalf("new holder commit: %v", err)
+	}
+	if isClosed(r.l.Lost()) {
+		t.Fatal("new lease reported lost")
+	}
+}
+
+// A holder paused past its lease is fenced before and after the new holder
+// commits, and learns it lost the lease.
+func TestPausedHolderIsFenced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.RedisURL(t))
+	a, b := e.open(t), e.open(t)
+	ctx := ctxT(t)
+	id := newID(t)
+	if err := a.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := a.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Unlock(ctx)
+	e.expire(t, id) // the holder "pauses": its lease lapses
+	cur, err := b.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Unlock(ctx)
+
+	if err := a.Commit(ctx, id, old.Token(), 0, state.Change{Offset: 3}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("paused holder commit before the new holder's: %v, want ErrFenced", err)
+	}
+	if err := b.Commit(ctx, id, cur.Token(), 0, state.Change{Offset: 5}); err != nil {
+		t.Fatalf("new holder commit: %v", err)
+	}
+	if err := a.Commit(ctx, id, old.Token(), 5, state.Change{Offset: 8}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("paused holder commit after the new holder's: %v, want ErrFenced", err)
+	}
+	if err := a.Delete(ctx, id, old.Token()); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("paused holder delete: %v, want ErrFenced", err)
+	}
+	waitClosed(t, old.Lost(), "Lost of the lapsed lease")
+	// Its Unlock must not release the new holder's lock.
+	if err := old.Unlock(ctx); err != nil {
+		t.Fatalf("unlock of lost lease: %v", err)
+	}
+	if u, err := b.Get(ctx, id); err != nil || u.Offset != 5 || !u.Locked {
+		t.Fatalf("after the old holder's unlock: %+v, %v; want offset 5, still locked", u, err)
+	}
+	if err := b.Delete(ctx, id, cur.Token()); err != nil {
+		t.Fatalf("delete by the holder: %v", err)
+	}
+	if _, err := b.Get(ctx, id); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("get after delete: %v, want ErrNotFound", err)
+	}
+}
+
+// Renewals keep a lease alive well past its TTL.
+func TestLeaseRenewed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.RedisURL(t))
+	s := e.open(t)
+	ctx := ctxT(t)
+	id := newID(t)
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(ctx)
+	deadline := time.Now().Add(2 * testLease)
+	for time.Now().Before(deadline) {
+		if isClosed(l.Lost()) {
+			t.Fatal("lease lost although nobody took it")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := e.raw.Get(ctx, e.key(id, "l")).Val(); v != itoa(int64(l.Token())) {
+		t.Fatalf("lock key holds %q after 2 TTLs, want token %d", v, l.Token())
+	}
+}

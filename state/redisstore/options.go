@@ -1,0 +1,63 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Options tune a Store. The zero value gives the defaults.
+type Options struct {
+	// Prefix starts every key and channel name. Default "tusgate". It must
+	// not contain '{' or '}', which would break the per-upload hash tag.
+	Prefix string
+	// LeaseTTL is how long a lock grant lives without renewal; holders renew
+	// every LeaseTTL/3. Default 10s.
+	LeaseTTL time.Duration
+	// Retention is how long a finished upload's record is kept. Default 7 days.
+	Retention time.Duration
+	// ExpiryGrace is how long an unfinished record outlives its ExpiresAt, so
+	// the sweeper still finds its backend handles. Default 24h.
+	ExpiryGrace time.Duration
+	// Logger receives warnings about lost leases and background failures.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	defaultPrefix      = "tusgate"
+	defaultLeaseTTL    = 10 * time.Second
+	defaultRetention   = 7 * 24 * time.Hour
+	defaultExpiryGrace = 24 * time.Hour
+	minLeaseTTL        = 100 * time.Millisecond
+)
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Prefix == "" {
+		o.Prefix = defaultPrefix
+	}
+	if strings.ContainsAny(o.Prefix, "{}") {
+		return o, fmt.Errorf("redisstore: prefix %q must not contain '{' or '}'", o.Prefix)
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = defaultLeaseTTL
+	}
+	if o.LeaseTTL < minLeaseTTL {
+		return o, fmt.Errorf("redisstore: lease TTL %v is below %v", o.LeaseTTL, minLeaseTTL)
+	}
+	if o.Retention == 0 {
+		o.Retention = defaultRetention
+	}
+	if o.ExpiryGrace == 0 {
+		o.ExpiryGrace = defaultExpiryGrace
+	}
+	if o.Retention < time.Millisecond || o.ExpiryGrace < time.Millisecond {
+		return o, errors.New("redisstore: retention and expiry grace must be at least 1ms")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
