@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/state"
 )
 
@@ -100,7 +101,7 @@ func (s *Store) Concat(ctx context.Context, final *state.Upload, partials []*sta
 	if exists, err := s.objectExists(ctx, h.key); err != nil || exists {
 		return err
 	}
-	if h.uploadID == "" || h.partSize <= 0 {
+	if h.uploadID == "" || !h.layout.valid() {
 		return fmt.Errorf("s3store: concat %s: no multipart upload in its handle", final.ID)
 	}
 	srcs := make([]source, len(partials))
@@ -121,7 +122,11 @@ func (s *Store) Concat(ctx context.Context, final *state.Upload, partials []*sta
 		}
 		return s.abort(ctx, h)
 	}
-	plan := planConcat(srcs, h.partSize, s.cfg.EqualParts)
+	ps, err := s.concatPartSize(h.layout, total)
+	if err != nil {
+		return fmt.Errorf("s3store: concat %s: %w", final.ID, err)
+	}
+	plan := planConcat(srcs, ps, s.cfg.EqualParts)
 	if len(plan) > MaxParts {
 		return fmt.Errorf("s3store: concat %s needs %d parts, S3 allows %d", final.ID, len(plan), MaxParts)
 	}
@@ -130,6 +135,28 @@ func (s *Store) Concat(ctx context.Context, final *state.Upload, partials []*sta
 		return fmt.Errorf("s3store: concat %s: %w", final.ID, err)
 	}
 	return s.complete(ctx, h, parts)
+}
+
+// concatPartSize is the part size the plan of a final upload aims for. A
+// final created with a known length has a fixed layout made for it. One
+// created while a partial's length was deferred got the doubling layout;
+// Concat writes all its parts in one go, so their numbers need not follow
+// that layout, and the fixed size a known-length upload of total bytes
+// gets keeps the assembled parts small. Assembled parts are buffered
+// whole, so the size must fit the memory budget.
+func (s *Store) concatPartSize(l layout, total int64) (int64, error) {
+	ps := l.base
+	if !l.fixed() {
+		var err error
+		if ps, err = s.cfg.PartSizeFor(total); err != nil {
+			return 0, err
+		}
+	}
+	if budget := s.pool.Budget(); ps > budget {
+		return 0, fmt.Errorf("%w: %d bytes need parts of %d bytes, more than the memory budget of %d bytes",
+			backends.ErrTooLarge, total, ps, budget)
+	}
+	return ps, nil
 }
 
 // runConcat stores the planned parts, Concurrency at a time.

@@ -1,9 +1,13 @@
 package s3store
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/bufpool"
 )
 
 // checkPlan verifies a concat plan against the rules S3 and tusgate impose:
@@ -114,5 +118,38 @@ func TestPlanConcatRandom(t *testing.T) {
 		ps := []int64{5 * MiB, 8 * MiB}[rng.IntN(2)]
 		equal := i%2 == 0
 		checkPlan(t, srcs, ps, equal, planConcat(srcs, ps, equal))
+	}
+}
+
+// A final upload created with a deferred length has the doubling layout;
+// its concatenation aims for the fixed part size of the now known total,
+// which keeps assembled parts small, and refuses one the budget cannot hold.
+func TestConcatPartSize(t *testing.T) {
+	cfg := normalized(t, Config{})
+	s := &Store{cfg: cfg, pool: bufpool.New(64*MiB, 0)}
+	doubling := deferredLayout(t, cfg)
+	cases := []struct {
+		l     layout
+		total int64
+		want  int64 // 0: ErrTooLarge
+	}{
+		{fixedLayout(8 * MiB), 50 * GiB, 8 * MiB},
+		{fixedLayout(11 * MiB), 100 * GiB, 11 * MiB},
+		{doubling, 3 * GiB, 8 * MiB},
+		{doubling, 200 * GiB, 21 * MiB}, // the doubling layout is at 128 MiB parts there
+		{doubling, TiB, 0},              // 105 MiB parts
+		{fixedLayout(525 * MiB), 5 * MiB, 0},
+	}
+	for _, c := range cases {
+		got, err := s.concatPartSize(c.l, c.total)
+		if c.want == 0 {
+			if !errors.Is(err, backends.ErrTooLarge) {
+				t.Errorf("%+v, %d bytes: %d, %v; want ErrTooLarge", c.l, c.total, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%+v, %d bytes: %d, %v; want %d", c.l, c.total, got, err, c.want)
+		}
 	}
 }

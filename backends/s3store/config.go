@@ -57,6 +57,11 @@ type Config struct {
 	// SHA-256 pass the signer otherwise makes over each part (over https the
 	// payload is never hashed).
 	UnsignedPayload bool
+
+	// deferredTier overrides the parts per tier of the doubling layout of
+	// deferred-length uploads (0: computed), so tests reach tier
+	// boundaries with a few MiB.
+	deferredTier int
 }
 
 // ParseURL reads s3://bucket/prefix?endpoint=...&region=...&path_style=true

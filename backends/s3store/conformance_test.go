@@ -8,15 +8,27 @@ import (
 )
 
 // TestConformance runs the shared backend suite on the test bucket, every
-// backend on a prefix of its own, with 5 MiB parts (S3's minimum). The
-// largest object is capped so deferred-length uploads plan 5 MiB parts as
-// well and cross part boundaries in the suite's sizes (planning for 5 TiB
-// is covered by TestFinishUploadsTheTailOfADeferredUpload).
+// backend on a prefix of its own, with 5 MiB parts (S3's minimum) and the
+// default largest object, so deferred-length uploads get the doubling
+// layout, which starts with 5 MiB parts too and crosses part boundaries in
+// the suite's sizes.
 func TestConformance(t *testing.T) {
 	backendtest.Run(t, backendtest.Harness{
 		New: func(t *testing.T) backends.Backend {
+			return newStore(t, testConfig(t), nil)
+		},
+		MinPart: 5 * MiB,
+	})
+}
+
+// TestConformanceTiersOfOnePart runs the suite with deferred-length parts
+// doubling after every part (5, 10, 20 MiB), so its deferred uploads cross
+// a tier boundary.
+func TestConformanceTiersOfOnePart(t *testing.T) {
+	backendtest.Run(t, backendtest.Harness{
+		New: func(t *testing.T) backends.Backend {
 			cfg := testConfig(t)
-			cfg.MaxObjectSize = MaxParts * 5 * MiB
+			cfg.deferredTier = 1
 			return newStore(t, cfg, nil)
 		},
 		MinPart: 5 * MiB,

@@ -68,7 +68,7 @@ func (s *Store) tailAsPart(ctx context.Context, h handle, base int64) (state.Par
 	if err := s.readRange(ctx, h.tailKey, 0, h.tailSize, buf); err != nil {
 		return state.Part{}, err
 	}
-	num := h.partNumber(base)
+	num := h.layout.at(base).num
 	etag, err := s.uploadPart(ctx, h, num, buf)
 	if err != nil {
 		return state.Part{}, err

@@ -15,8 +15,13 @@ const (
 	HandleKey = "s3.key"
 	// HandleUploadID is the S3 multipart UploadId.
 	HandleUploadID = "s3.upload_id"
-	// HandlePartSize is the part size in bytes, fixed at Create.
+	// HandlePartSize is the part size in bytes of an upload whose parts
+	// all have one size (fixed at Create).
 	HandlePartSize = "s3.part_size"
+	// HandleLayout replaces HandlePartSize for uploads whose part sizes
+	// grow with the offset (deferred length): "doubling:<base>:<tier>",
+	// parts of base bytes doubling every tier parts. Fixed at Create.
+	HandleLayout = "s3.layout"
 	// HandleTailKey / HandleTailSize point at the durable tail: the bytes
 	// after the last full part, kept as a separate object until a Write
 	// completes the part (absent when there is no tail).
@@ -37,18 +42,17 @@ const tailInfix = ".tail."
 type handle struct {
 	key       string
 	uploadID  string
-	partSize  int64
+	layout    layout
 	tailKey   string
 	tailSize  int64
 	staleTail string
 }
 
-func newHandle(key, uploadID string, partSize int64) map[string]string {
-	return map[string]string{
-		HandleKey:      key,
-		HandleUploadID: uploadID,
-		HandlePartSize: strconv.FormatInt(partSize, 10),
-	}
+func newHandle(key, uploadID string, l layout) map[string]string {
+	hv := l.handleEntries()
+	hv[HandleKey] = key
+	hv[HandleUploadID] = uploadID
+	return hv
 }
 
 // handleOf reads u's handle leniently (Delete must work on partial records);
@@ -59,31 +63,38 @@ func handleOf(cfg Config, u *state.Upload) handle {
 		uploadID:  u.Handle[HandleUploadID],
 		tailKey:   u.Handle[HandleTailKey],
 		staleTail: u.Handle[HandleStaleTail],
+		layout:    layoutFromHandle(u.Handle),
 	}
 	if h.key == "" {
 		h.key = cfg.Prefix + u.ID
 	}
-	h.partSize, _ = strconv.ParseInt(u.Handle[HandlePartSize], 10, 64)
 	h.tailSize, _ = strconv.ParseInt(u.Handle[HandleTailSize], 10, 64)
 	return h
 }
 
 // check validates what Write and Finish rely on: the tail starts at a part
-// boundary and is shorter than a part, and only a complete upload ends
+// boundary and is shorter than that part, and only a complete upload ends
 // elsewhere than a part boundary.
 func (h handle) check(u *state.Upload) error {
-	switch {
-	case h.uploadID == "":
+	if h.uploadID == "" {
 		return fmt.Errorf("s3store: upload %s has no multipart upload in its handle", u.ID)
-	case h.partSize <= 0:
-		return fmt.Errorf("s3store: upload %s has no valid part size in its handle", u.ID)
-	case h.tailSize < 0 || h.tailSize >= h.partSize || (h.tailSize > 0) != (h.tailKey != ""):
+	}
+	if !h.layout.valid() {
+		return fmt.Errorf("s3store: upload %s has no valid part size or layout in its handle", u.ID)
+	}
+	if h.tailSize < 0 || (h.tailSize > 0) != (h.tailKey != "") {
 		return fmt.Errorf("s3store: upload %s has an invalid tail (%q, %d bytes)", u.ID, h.tailKey, h.tailSize)
-	case u.Complete() && h.tailSize == 0:
-		// The last part may be short; nothing follows it.
-	case (u.Offset-h.tailSize)%h.partSize != 0 || u.Offset < h.tailSize:
-		return fmt.Errorf("s3store: upload %s: offset %d does not match part size %d and tail %d",
-			u.ID, u.Offset, h.partSize, h.tailSize)
+	}
+	if u.Complete() && h.tailSize == 0 {
+		return nil // the last part may be short; nothing follows it
+	}
+	start := u.Offset - h.tailSize
+	if start < 0 {
+		return fmt.Errorf("s3store: upload %s: offset %d is below its %d-byte tail", u.ID, u.Offset, h.tailSize)
+	}
+	if p := h.layout.at(start); p.start != start || h.tailSize >= p.size {
+		return fmt.Errorf("s3store: upload %s: offset %d with a %d-byte tail does not fit part %d (%d+%d)",
+			u.ID, u.Offset, h.tailSize, p.num, p.start, p.size)
 	}
 	return nil
 }
@@ -94,6 +105,3 @@ func (h handle) check(u *state.Upload) error {
 func (h handle) tailKeyFor(endOffset int64) string {
 	return h.key + tailInfix + strconv.FormatInt(endOffset, 10) + "." + strings.ToLower(rand.Text())
 }
-
-// partNumber derives the part number from the offset where the part starts.
-func (h handle) partNumber(offset int64) int { return int(offset/h.partSize) + 1 }

@@ -2,15 +2,18 @@ package s3store
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/tusgate/tusgate/backends"
 )
 
-// PartSizeFor returns the part size for an upload of length bytes (-1:
-// deferred). It is fixed for the life of the upload so part numbers can be
-// derived from offsets. The size is the largest of the minimum, the preferred
-// size and what keeps the upload (or, deferred, MaxObjectSize) within
-// MaxParts parts, the latter rounded up to a whole MiB.
+// PartSizeFor returns the fixed part size for an upload of length bytes (-1:
+// deferred, planned for MaxObjectSize). It is fixed for the life of the
+// upload so part numbers can be derived from offsets. The size is the
+// largest of the minimum, the preferred size and what keeps the upload
+// within MaxParts parts, the latter rounded up to a whole MiB. A deferred
+// upload gets this size only with EqualParts (or when preferred-size parts
+// reach MaxObjectSize); otherwise its parts grow with the offset.
 func (c Config) PartSizeFor(length int64) (int64, error) {
 	planned := length
 	if length < 0 {
@@ -19,7 +22,7 @@ func (c Config) PartSizeFor(length int64) (int64, error) {
 	if planned > c.MaxObjectSize {
 		return 0, fmt.Errorf("%w: %d bytes, limit %d", backends.ErrTooLarge, length, c.MaxObjectSize)
 	}
-	size := max(c.MinPartSize, c.PartSize)
+	size := c.basePartSize()
 	if need := ceilDiv(planned, MaxParts); need > size {
 		size = ceilDiv(need, MiB) * MiB
 	}
@@ -29,6 +32,39 @@ func (c Config) PartSizeFor(length int64) (int64, error) {
 		return 0, fmt.Errorf("%w: part size %d above %d", backends.ErrTooLarge, size, int64(MaxPartSize))
 	}
 	return size, nil
+}
+
+// basePartSize is the size of an upload's first parts.
+func (c Config) basePartSize() int64 { return max(c.MinPartSize, c.PartSize) }
+
+// layoutFor chooses the layout of a new upload of length bytes (-1:
+// deferred). Known lengths get the fixed PartSizeFor. A deferred length
+// gets parts of the preferred size that double every tier, so an upload
+// of a few GiB never needs a part larger than the preferred size while
+// MaxParts parts still reach MaxObjectSize; with EqualParts, or when
+// preferred-size parts reach MaxObjectSize anyway, it stays fixed.
+func (c Config) layoutFor(length int64) (layout, error) {
+	base := c.basePartSize()
+	if length >= 0 || c.EqualParts || base*MaxParts >= c.MaxObjectSize {
+		ps, err := c.PartSizeFor(length)
+		return fixedLayout(ps), err
+	}
+	tier := c.deferredTier
+	if tier <= 0 {
+		tier = longestTier(base, c.MaxObjectSize)
+	}
+	return layout{base: base, tier: tier}, nil
+}
+
+// longestTier returns the most parts per tier with which a doubling layout
+// from base still holds planned bytes in MaxParts parts: the longer the
+// tiers, the further an upload gets before its parts grow. Capacity only
+// shrinks as tiers lengthen, so a binary search finds it.
+func longestTier(base, planned int64) int {
+	n := sort.Search(MaxParts, func(i int) bool {
+		return layout{base: base, tier: i + 1}.capacity() < planned
+	})
+	return max(n, 1)
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

@@ -117,12 +117,40 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		}
 		return nil, fmt.Errorf("s3store: cannot access bucket %q at %s: %w", cfg.Bucket, s.where(), err)
 	}
-	if ps, err := cfg.PartSizeFor(-1); err == nil && ps > pool.Budget() {
-		logger.Warn("deferred-length uploads need a part buffer larger than the buffer budget; "+
-			"they will be refused unless max_object_size is lowered or the budget raised",
-			"part_size", ps, "budget", pool.Budget())
-	}
+	s.logDeferredLimit()
 	return s, nil
+}
+
+// logDeferredLimit tells operators at start-up how far the buffer budget
+// lets deferred-length uploads go, and warns when it refuses them outright.
+func (s *Store) logDeferredLimit() {
+	budget, limit := s.pool.Budget(), s.MaxDeferredSize()
+	switch {
+	case limit == 0 && s.cfg.EqualParts:
+		ps, _ := s.cfg.PartSizeFor(-1)
+		s.log.Warn("with equal_parts, deferred-length uploads need a part buffer larger than the buffer budget; "+
+			"they will be refused unless max_object_size is lowered or the budget raised",
+			"part_size", ps, "budget", budget)
+	case limit == 0:
+		s.log.Warn("the part size is larger than the buffer budget; uploads will be refused",
+			"part_size", s.cfg.basePartSize(), "budget", budget)
+	case limit < s.cfg.MaxObjectSize:
+		s.log.Info("deferred-length uploads are limited by the buffer budget: their parts grow with the offset",
+			"max_deferred_size", limit, "budget", budget, "max_object_size", s.cfg.MaxObjectSize)
+	}
+}
+
+// MaxDeferredSize is how many bytes a deferred-length upload can take before
+// the next part of its layout no longer fits the buffer budget (Write then
+// fails with backends.ErrTooLarge), at most MaxObjectSize. Zero means
+// deferred-length uploads are refused at creation. An upload that declares
+// its length in time may end with a shorter last part beyond it.
+func (s *Store) MaxDeferredSize() int64 {
+	l, err := s.cfg.layoutFor(-1)
+	if err != nil {
+		return 0
+	}
+	return min(l.reach(s.pool.Budget()), s.cfg.MaxObjectSize)
 }
 
 func (s *Store) where() string {
@@ -136,13 +164,13 @@ func (s *Store) where() string {
 func (s *Store) Config() Config { return s.cfg }
 
 // Create starts the multipart upload, with Content-Type, Content-Disposition
-// and user metadata from the tus metadata, and fixes the part size.
+// and user metadata from the tus metadata, and fixes the part layout.
 func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string, error) {
-	ps, err := s.cfg.PartSizeFor(u.Length)
+	l, err := s.cfg.layoutFor(u.Length)
 	if err != nil {
 		return nil, err
 	}
-	if ps > s.pool.Budget() {
+	if ps := l.part(1).size; ps > s.pool.Budget() {
 		return nil, fmt.Errorf("%w: a part of %d bytes does not fit the buffer budget of %d bytes",
 			backends.ErrTooLarge, ps, s.pool.Budget())
 	}
@@ -161,7 +189,7 @@ func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string,
 	if err != nil {
 		return nil, classify("CreateMultipartUpload", err)
 	}
-	return newHandle(key, aws.ToString(out.UploadId), ps), nil
+	return newHandle(key, aws.ToString(out.UploadId), l), nil
 }
 
 // Delete aborts the multipart upload and removes tails and the object.

@@ -279,12 +279,15 @@ func TestFinishSetsAttributesAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// A deferred-length upload gets the doubling layout (it plans for 5 TiB)
+// and works with the default 64 MiB budget.
 func TestFinishUploadsTheTailOfADeferredUpload(t *testing.T) {
 	cfg := testConfig(t)
-	s := newStore(t, cfg, bufpool.New(600*MiB, 0)) // room for one 525 MiB part, attached lazily
+	s := newStore(t, cfg, nil)
 	m := newMemUpload(t, s, "deferred", -1, "")
-	if ps := m.get().Handle[HandlePartSize]; ps != strconv.Itoa(525*MiB) {
-		t.Fatalf("deferred part size %s", ps)
+	want := deferredLayout(t, s.Config())
+	if h := m.get().Handle; h[HandleLayout] != want.String() || want.fixed() || h[HandlePartSize] != "" {
+		t.Fatalf("deferred handle %v, want layout %q and no fixed part size", h, want.String())
 	}
 	data := randomBytes(7, 3*MiB)
 	m.write(t, s, data[:MiB])

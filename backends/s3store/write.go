@@ -14,12 +14,14 @@ import (
 	"github.com/tusgate/tusgate/state"
 )
 
-// Write streams r into the multipart upload. Full parts are sent while the
-// body is still arriving, up to Concurrency at once, and committed in part
-// order as soon as they and all parts before them are stored. What is left
-// at the end (shorter than a part) becomes the upload's last part when the
-// length is reached, else a new tail object. A previous tail is read back
-// first and joined to the next part: the only re-read, less than a part.
+// Write streams r into the multipart upload, cut into the parts of the
+// upload's layout. Full parts are sent while the body is still arriving, up
+// to Concurrency at once, and committed in part order as soon as they and
+// all parts before them are stored. A part that reaches a known length is
+// the upload's (short) last part; what is left at the end of the body,
+// shorter than its part, becomes a new tail object. A previous tail is read
+// back first and joined to the next part: the only re-read, less than a
+// part.
 func (s *Store) Write(ctx context.Context, u *state.Upload, r io.Reader, commit backends.CommitFunc) error {
 	h := handleOf(s.cfg, u)
 	if err := h.check(u); err != nil {
@@ -72,9 +74,9 @@ type partWriter struct {
 }
 
 func (w *partWriter) run(r io.Reader) error {
-	h, ps := w.h, w.h.partSize
-	base := w.committed - h.tailSize // where the part being filled starts
-	w.next = h.partNumber(base)
+	h := w.h
+	p := h.layout.at(w.committed - h.tailSize) // the part being filled; check made it start there
+	w.next = p.num
 	switch {
 	case h.tailKey != "":
 		// The first commit covers the tail's bytes: it drops the pointer and
@@ -84,9 +86,9 @@ func (w *partWriter) run(r io.Reader) error {
 		w.handle = map[string]string{HandleStaleTail: ""}
 	}
 
-	buf, err := w.s.pool.Get(w.ctx, ps)
+	buf, err := w.buffer(p)
 	if err != nil {
-		return fmt.Errorf("s3store: part buffer: %w", err)
+		return err
 	}
 	if h.tailSize > 0 {
 		if err := w.s.readRange(w.ctx, h.tailKey, 0, h.tailSize, buf); err != nil {
@@ -102,20 +104,20 @@ func (w *partWriter) run(r io.Reader) error {
 		if !buf.Full() {
 			break // EOF or a read error: the rest is shorter than a part
 		}
-		w.launch(buf, base)
+		end := p.start + buf.Len()
+		w.launch(buf, p)
 		buf = nil
-		base += ps
-		if readErr != nil || w.failed() || (w.length >= 0 && base >= w.length) {
+		if readErr != nil || w.failed() || (w.length >= 0 && end >= w.length) {
 			break
 		}
-		if buf, err = w.s.pool.Get(w.ctx, ps); err != nil {
-			w.fail(fmt.Errorf("s3store: part buffer: %w", err))
-			buf = nil
+		p = h.layout.part(p.num + 1)
+		if buf, err = w.buffer(p); err != nil {
+			w.fail(err)
 			break
 		}
 	}
 	w.wg.Wait()
-	err = w.storeRest(buf, base)
+	err = w.storeRest(buf, p)
 	switch {
 	case err != nil && readErr != nil:
 		return errors.Join(err, readErr)
@@ -125,14 +127,33 @@ func (w *partWriter) run(r io.Reader) error {
 	return readErr
 }
 
-// launch uploads a full part in the background; it owns buf from here on.
-func (w *partWriter) launch(buf *bufpool.Buffer, base int64) {
-	num := w.h.partNumber(base)
-	if num > MaxParts {
-		buf.Release()
-		w.fail(fmt.Errorf("%w: part %d is beyond S3's %d parts", backends.ErrTooLarge, num, MaxParts))
-		return
+// buffer reserves the memory for part p: the whole part, or only up to the
+// end of the upload when its length is known (a short last part). A part
+// the budget can never hold ends the upload here: the doubling layout of
+// deferred lengths outgrows a small budget eventually.
+func (w *partWriter) buffer(p span) (*bufpool.Buffer, error) {
+	if p.num > MaxParts {
+		return nil, fmt.Errorf("%w: part %d of %s is beyond S3's %d parts", backends.ErrTooLarge, p.num, w.id, MaxParts)
 	}
+	size := p.size
+	if w.length >= 0 {
+		size = min(size, w.length-p.start)
+	}
+	if budget := w.s.pool.Budget(); size > budget {
+		return nil, fmt.Errorf("%w: upload %s reached %d bytes; its part %d needs a %d-byte buffer, "+
+			"more than the memory budget of %d bytes (its parts fit the budget up to offset %d)",
+			backends.ErrTooLarge, w.id, p.start, p.num, size, budget, w.h.layout.reach(budget))
+	}
+	buf, err := w.s.pool.Get(w.ctx, size)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: part buffer: %w", err)
+	}
+	return buf, nil
+}
+
+// launch uploads the full buffer of part p in the background; it owns buf
+// from here on.
+func (w *partWriter) launch(buf *bufpool.Buffer, p span) {
 	select {
 	case w.slots <- struct{}{}:
 	case <-w.ctx.Done():
@@ -143,11 +164,11 @@ func (w *partWriter) launch(buf *bufpool.Buffer, base int64) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		etag, err := w.s.uploadPart(w.ctx, w.h, num, buf)
+		etag, err := w.s.uploadPart(w.ctx, w.h, p.num, buf)
 		size := buf.Len()
 		buf.Release()
 		<-w.slots
-		w.finished(state.Part{Number: num, Offset: base, Size: size, ETag: etag}, err)
+		w.finished(state.Part{Number: p.num, Offset: p.start, Size: size, ETag: etag}, err)
 	}()
 }
 
@@ -178,10 +199,10 @@ func (w *partWriter) finished(p state.Part, err error) {
 	w.commitLocked(state.Change{Offset: last.Offset + last.Size, Parts: run})
 }
 
-// storeRest stores the bytes left in buf (all shorter than a part) once
-// every launched part is committed: as the last part when they end the
-// upload, else as a new tail object.
-func (w *partWriter) storeRest(buf *bufpool.Buffer, base int64) error {
+// storeRest stores the bytes left in buf, the unfinished part p, once every
+// launched part is committed, as a new tail object. (A buffer that reaches
+// a known length is full and was sent as the last part.)
+func (w *partWriter) storeRest(buf *bufpool.Buffer, p span) error {
 	if buf != nil {
 		defer buf.Release()
 	}
@@ -190,34 +211,20 @@ func (w *partWriter) storeRest(buf *bufpool.Buffer, base int64) error {
 	if w.err != nil {
 		return w.err
 	}
-	if buf == nil || base+buf.Len() <= w.committed {
+	if buf == nil || p.start+buf.Len() <= w.committed {
 		return nil // nothing new: at most the old tail, still committed
 	}
-	end := base + buf.Len()
-	num := w.h.partNumber(base)
-	if num > MaxParts {
-		return fmt.Errorf("%w: part %d is beyond S3's %d parts", backends.ErrTooLarge, num, MaxParts)
+	end := p.start + buf.Len()
+	key := w.h.tailKeyFor(end)
+	if err := w.s.putBuffer(w.ctx, key, buf); err != nil {
+		return fmt.Errorf("s3store: tail of %s: %w", w.id, err)
 	}
-	var ch state.Change
-	if w.length >= 0 && end == w.length {
-		etag, err := w.s.uploadPart(w.ctx, w.h, num, buf)
-		if err != nil {
-			return fmt.Errorf("s3store: last part of %s: %w", w.id, err)
-		}
-		ch = state.Change{Offset: end, Parts: []state.Part{{Number: num, Offset: base, Size: buf.Len(), ETag: etag}}}
-	} else {
-		key := w.h.tailKeyFor(end)
-		if err := w.s.putBuffer(w.ctx, key, buf); err != nil {
-			return fmt.Errorf("s3store: tail of %s: %w", w.id, err)
-		}
-		if w.handle == nil {
-			w.handle = map[string]string{}
-		}
-		w.handle[HandleTailKey] = key
-		w.handle[HandleTailSize] = strconv.FormatInt(buf.Len(), 10)
-		ch = state.Change{Offset: end}
+	if w.handle == nil {
+		w.handle = map[string]string{}
 	}
-	w.commitLocked(ch)
+	w.handle[HandleTailKey] = key
+	w.handle[HandleTailSize] = strconv.FormatInt(buf.Len(), 10)
+	w.commitLocked(state.Change{Offset: end})
 	return w.err
 }
 
