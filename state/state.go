@@ -200,6 +200,13 @@ type Lease interface {
 	// ReleaseRequested is closed when another request wants the upload; the
 	// holder should save what it has and unlock promptly.
 	ReleaseRequested() <-chan struct{}
+	// ValidUntil is the local-clock instant until which the lease is surely
+	// still held (last successful grant or renewal, measured before it was
+	// sent, plus the lease time). A holder that was paused (GC, SIGSTOP, a
+	// stalled VM) checks it before touching shared storage, because Lost
+	// only closes after a renewal round trip, too late to stop a write
+	// that resumes first.
+	ValidUntil() time.Time
 	// Unlock releases the lease; it is safe to call more than once.
 	Unlock(ctx context.Context) error
 }

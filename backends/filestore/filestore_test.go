@@ -107,8 +107,9 @@ func TestCommitsEverySyncBytesAndAtEndWithBytesInPlace(t *testing.T) {
 	}
 }
 
-// cancelReader cancels the request after giving its data, then blocks no
-// further: the next Read would hand out more bytes.
+// cancelReader hands out its data, then cancels the write's context during
+// the next Read (as a lost lease does while a read blocks) and returns bytes
+// that arrived too late to be written.
 type cancelReader struct {
 	data   []byte
 	cancel context.CancelFunc
@@ -116,16 +117,17 @@ type cancelReader struct {
 
 func (c *cancelReader) Read(p []byte) (int, error) {
 	if c.data == nil {
-		return copy(p, "more"), nil
+		c.cancel()
+		return copy(p, "late"), nil
 	}
 	n := copy(p, c.data)
 	c.data = nil
-	c.cancel()
 	return n, nil
 }
 
-func TestCancelledWriteStillCommitsReceivedBytes(t *testing.T) {
-	s := newStore(t, t.TempDir(), filestore.Options{})
+func TestCancelledWriteKeepsWrittenBytesAndDropsLaterOnes(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, filestore.Options{})
 	r := create(t, s, "ef0123456789abcdef0123456789abcd", 100)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -139,10 +141,17 @@ func TestCancelledWriteStillCommitsReceivedBytes(t *testing.T) {
 		t.Fatalf("Write: %v, want context.Canceled", err)
 	}
 	if r.u.Offset != 5 {
-		t.Fatalf("committed offset %d, want the 5 bytes received", r.u.Offset)
+		t.Fatalf("committed offset %d, want the 5 bytes written before the cancel", r.u.Offset)
 	}
 	if commitCtxErr != nil {
 		t.Fatalf("the saving commit got a dead context: %v", commitCtxErr)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "ef", "ef0123456789abcdef0123456789abcd.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(got, []byte("late")) {
+		t.Fatalf("bytes read after the cancel were written: %q", got)
 	}
 }
 

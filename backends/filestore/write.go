@@ -52,6 +52,12 @@ func (s *Store) Write(ctx context.Context, u *state.Upload, r io.Reader, commit 
 		}
 		n, rerr := r.Read(buf)
 		if n > 0 {
+			// The read may have blocked for long (a stalled client, a paused
+			// process); a write that lost its lease meanwhile must not touch
+			// the file another holder now writes.
+			if err := ctx.Err(); err != nil {
+				return w.stop(ctx, fmt.Errorf("filestore: write %s: %w", u.ID, err))
+			}
 			if _, err := f.WriteAt(buf[:n], w.off); err != nil {
 				// Nothing past durable is committed; the client resends it.
 				return fmt.Errorf("filestore: write %s at %d: %w", u.ID, w.off, err)

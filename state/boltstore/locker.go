@@ -131,6 +131,17 @@ func (l *lease) Token() state.Token                { return l.tok }
 func (l *lease) Lost() <-chan struct{}             { return l.lost }
 func (l *lease) ReleaseRequested() <-chan struct{} { return l.released }
 
+// ValidUntil implements state.Lease: the grant's deadline while this lease
+// still owns it.
+func (l *lease) ValidUntil() time.Time {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if g := l.s.grants[l.id]; g != nil && g.tok == l.tok {
+		return g.deadline
+	}
+	return time.Time{}
+}
+
 func (l *lease) markLost()       { l.lostOnce.Do(func() { close(l.lost) }) }
 func (l *lease) requestRelease() { l.releaseOnce.Do(func() { close(l.released) }) }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tusgate/tusgate/state"
@@ -77,6 +78,9 @@ type lease struct {
 	release     chan struct{}
 	releaseOnce sync.Once
 
+	// validUntil is lastOK + TTL in unix nanoseconds; 0 once lost.
+	validUntil atomic.Int64
+
 	stop       chan struct{} // closed by Unlock to end renewals
 	renewDone  chan struct{}
 	unlockOnce sync.Once
@@ -91,6 +95,7 @@ func (s *Store) newLease(id string, tok state.Token, granted time.Time) (*lease,
 		stop:      make(chan struct{}),
 		renewDone: make(chan struct{}),
 	}
+	l.validUntil.Store(granted.Add(s.opts.LeaseTTL).UnixNano())
 	s.notify.addLease(l)
 	if !s.goBackground(func() { l.keepAlive(granted) }) {
 		s.notify.removeLease(l)
@@ -106,11 +111,15 @@ func (l *lease) Lost() <-chan struct{}             { return l.lost }
 func (l *lease) ReleaseRequested() <-chan struct{} { return l.release }
 
 func (l *lease) markLost(reason string) {
+	l.validUntil.Store(0)
 	l.lostOnce.Do(func() {
 		l.s.log.Warn("lease lost", "upload", l.id, "token", uint64(l.tok), "reason", reason)
 		close(l.lost)
 	})
 }
+
+// ValidUntil implements state.Lease.
+func (l *lease) ValidUntil() time.Time { return time.Unix(0, l.validUntil.Load()) }
 
 func (l *lease) requestRelease() {
 	l.releaseOnce.Do(func() { close(l.release) })
@@ -144,6 +153,7 @@ func (l *lease) keepAlive(granted time.Time) {
 		switch {
 		case err == nil && ok == 1:
 			lastOK = sent
+			l.validUntil.Store(sent.Add(ttl).UnixNano())
 		case err == nil:
 			l.markLost("lock taken over or expired")
 			return

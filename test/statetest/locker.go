@@ -19,6 +19,7 @@ var lockerTests = []suiteTest{
 	{name: "UnlockTwiceIsSafe", run: testUnlockTwice},
 	{name: "DifferentUploadsDoNotContend", run: testNoCrossContention},
 	{name: "LeaseIsRenewedWhileHeld", run: testRenewal},
+	{name: "ValidUntilIsAheadWhileHeldAndMovesWithRenewals", run: testValidUntil},
 	{name: "ManyContendersOneHolderAtATime", run: testManyContenders},
 	{name: "PeerSeesRecordsAndLockedHint", needs: []string{needPeer}, run: testPeerSees},
 	{name: "PeerLockersContendAndRequestRelease", needs: []string{needPeer}, run: testPeerContend},
@@ -206,6 +207,23 @@ func testRenewal(t *testing.T, h Harness) {
 	wantHeld(t, l, u.ID, "after renewals")
 }
 
+func testValidUntil(t *testing.T, h Harness) {
+	s, l := h.New(t)
+	u := newUpload(t, baseTime())
+	mustCreate(t, s, u)
+	a := mustLock(t, l, u.ID)
+	first := a.ValidUntil()
+	if !first.After(time.Now()) {
+		t.Fatalf("ValidUntil %v is not in the future right after the grant", first)
+	}
+	// Held past the first deadline: renewals must have moved it forward.
+	time.Sleep(time.Until(first) + 100*time.Millisecond)
+	if v := a.ValidUntil(); !v.After(first) || !v.After(time.Now()) {
+		t.Fatalf("ValidUntil %v did not move past %v with renewals", v, first)
+	}
+	mustUnlock(t, a)
+}
+
 func testManyContenders(t *testing.T, h Harness) {
 	_, l := h.New(t)
 	id := newID(t)
@@ -334,6 +352,9 @@ func testExpireLost(t *testing.T, h Harness) {
 	wantErr(t, "Commit by a holder whose lease lapsed",
 		s.Commit(opCtx(t), u.ID, a.Token(), 5, rejectedChange(5)), state.ErrFenced)
 	waitClosed(t, a.Lost(), "Lost of a lapsed lease")
+	if v := a.ValidUntil(); v.After(time.Now()) {
+		t.Fatalf("ValidUntil %v is still ahead after the lease was lost", v)
+	}
 	if got := mustGet(t, s, u.ID); got.Offset != 5 || got.Finished {
 		t.Fatalf("record changed by a fenced commit: %+v", got)
 	}
