@@ -75,7 +75,7 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 		}
 		// Deferred-length uploads plan their part size for the largest
 		// object allowed, so a --max-size keeps those parts small.
-		if sc.MaxObjectSize == 0 && cfg.MaxSize > 0 {
+		if !u.Query().Has("max_object_size") && cfg.MaxSize > 0 {
 			sc.MaxObjectSize = cfg.MaxSize
 		}
 		b, err := s3store.New(ctx, sc, bufpool.New(cfg.MemoryBudget, 0), log)
