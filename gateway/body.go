@@ -19,14 +19,16 @@ import (
 type bodyReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
+	h    http.Header
 	idle time.Duration
 
 	mu     sync.Mutex
 	reason error
+	failed bool // a read failed: the connection must not be reused
 }
 
 func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration) *bodyReader {
-	return &bodyReader{r: r, rc: http.NewResponseController(w), idle: idle}
+	return &bodyReader{r: r, rc: http.NewResponseController(w), h: w.Header(), idle: idle}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -40,6 +42,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	if err == nil || err == io.EOF {
 		return n, err
 	}
+	b.mu.Lock()
+	b.failed = true
+	b.mu.Unlock()
 	if reason := b.interrupted(); reason != nil {
 		return n, reason
 	}
@@ -66,8 +71,24 @@ func (b *bodyReader) interrupt(reason error) {
 }
 
 // done clears the deadline so a kept-alive connection can serve the next
-// request.
-func (b *bodyReader) done() { _ = b.rc.SetReadDeadline(time.Time{}) }
+// request. A body that was cut or failed closes the connection instead:
+// net/http cancels the context of the connection, and so of every later
+// request on it, when a read fails (our past deadline included, even one
+// hitting its background read after the body's end), and unread body
+// bytes may still be on the wire.
+func (b *bodyReader) done() {
+	b.mu.Lock()
+	cut := b.failed || b.reason != nil
+	b.mu.Unlock()
+	if cut {
+		// Reads keep failing, so net/http closes at once instead of
+		// waiting for the rest of a stalled body.
+		b.h.Set("Connection", "close")
+		_ = b.rc.SetReadDeadline(time.Now())
+		return
+	}
+	_ = b.rc.SetReadDeadline(time.Time{})
+}
 
 // limitedBody yields at most n bytes; if the client sends more, it fails with
 // errTooLarge once the n bytes are consumed, so exactly the allowed bytes are
