@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // bodyReader wraps a request body so that a body can be ended on purpose
@@ -21,14 +23,18 @@ type bodyReader struct {
 	rc   *http.ResponseController
 	h    http.Header
 	idle time.Duration
+	// validUntil is the lease's deadline: bytes read after it are dropped,
+	// because a process paused while its read blocked (GC, SIGSTOP) may
+	// have lost the upload to another replica without knowing yet.
+	validUntil func() time.Time
 
 	mu     sync.Mutex
 	reason error
 	failed bool // a read failed: the connection must not be reused
 }
 
-func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration) *bodyReader {
-	return &bodyReader{r: r, rc: http.NewResponseController(w), h: w.Header(), idle: idle}
+func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration, validUntil func() time.Time) *bodyReader {
+	return &bodyReader{r: r, rc: http.NewResponseController(w), h: w.Header(), idle: idle, validUntil: validUntil}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -39,6 +45,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	}
 	n, err := b.r.Read(p)
+	if n > 0 && !time.Now().Before(b.validUntil()) {
+		b.interrupt(fmt.Errorf("%w: the lease ran out while the body was read", state.ErrFenced))
+		n, err = 0, b.interrupted()
+	}
 	if err == nil || err == io.EOF {
 		return n, err
 	}

@@ -78,7 +78,7 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 		return fmt.Errorf("%w: the body has %d bytes but the upload takes at most %d more", errTooLarge, r.ContentLength, limit)
 	}
 
-	guard := newBodyReader(r.Body, w, g.cfg.IdleTimeout)
+	guard := newBodyReader(r.Body, w, g.cfg.IdleTimeout, lease.ValidUntil)
 	defer guard.done()
 	// The write outlives a client that hangs up: what arrived must still be
 	// stored and committed (invariant 6). Only a lost lease cancels it.

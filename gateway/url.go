@@ -31,7 +31,7 @@ func (g *Gateway) origin(r *http.Request) (scheme, host string) {
 		if p == "http" || p == "https" {
 			scheme = p
 		}
-		if h != "" {
+		if validHost(h) {
 			host = h
 		}
 		return scheme, host
@@ -39,7 +39,7 @@ func (g *Gateway) origin(r *http.Request) (scheme, host string) {
 	if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
 		scheme = p
 	}
-	if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+	if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
 		host = h
 	}
 	return scheme, host
@@ -68,6 +68,21 @@ func (g *Gateway) idFromURL(r *http.Request, raw string) (string, error) {
 		return "", fmt.Errorf("%w: Upload-Concat URL %q is not an upload of this server", errNotFound, raw)
 	}
 	return id, nil
+}
+
+// validHost accepts what can stand as host[:port] in a URL (names, IPv4,
+// bracketed IPv6), so a forwarded value cannot bend the upload URL.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-:[]_", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // firstValue returns the first element of a comma-separated header value

@@ -47,6 +47,15 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The hint is sampled before the read: a lease seen as free then
+	// cannot have committed anything the read misses, whereas sampling
+	// after it could pair an old offset with a lease released meanwhile.
+	// (It is also taken outside the read transaction: a reader must never
+	// wait for mu while pinning bbolt's mmap, which a committing writer
+	// holding mu may need to remap.)
+	s.mu.Lock()
+	locked := s.heldLocked(id, time.Now())
+	s.mu.Unlock()
 	var u *state.Upload
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
@@ -56,12 +65,7 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Taken after the read transaction ends: a reader must never wait for
-	// mu while pinning bbolt's mmap, which a committing writer holding mu
-	// may need to remap.
-	s.mu.Lock()
-	u.Locked = s.heldLocked(id, time.Now())
-	s.mu.Unlock()
+	u.Locked = locked
 	return u, nil
 }
 

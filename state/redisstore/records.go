@@ -45,9 +45,13 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	k := s.keysFor(id)
 	var rec *redis.MapStringStringCmd
 	var locked *redis.IntCmd
+	// Lock first: Redis runs the two in order (other clients' scripts may
+	// run between them), and a lock seen free cannot have committed
+	// anything the record read then misses; the other order could pair an
+	// old offset with a lock released meanwhile.
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		rec = p.HGetAll(ctx, k.record)
 		locked = p.Exists(ctx, k.lock)
+		rec = p.HGetAll(ctx, k.record)
 		return nil
 	})
 	if err != nil {

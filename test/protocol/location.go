@@ -55,6 +55,19 @@ func (s *suite) location(t *testing.T) {
 		}
 	})
 
+	t.Run("E19_behind_a_proxy_a_malformed_forwarded_host_is_ignored", func(t *testing.T) {
+		for _, h := range [][]string{
+			{"X-Forwarded-Host", "a b/x"},
+			{"Forwarded", `host="evil.example/path?q";proto=https`},
+		} {
+			r := proxied.post(t, tus("Upload-Length", "1", h[0], h[1]), nil)
+			wantStatus(t, r, http.StatusCreated)
+			if loc := r.get("Location"); !strings.HasPrefix(loc, proxied.srv.URL+basePath) && !strings.HasPrefix(loc, "https"+strings.TrimPrefix(proxied.srv.URL, "http")+basePath) {
+				t.Errorf("%s: %q gave Location %q, want the real host", h[0], h[1], loc)
+			}
+		}
+	})
+
 	t.Run("E19_behind_a_proxy_without_forwarding_headers_the_host_is_used", func(t *testing.T) {
 		r := proxied.post(t, tus("Upload-Length", "1"), nil)
 		wantStatus(t, r, http.StatusCreated)
