@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -102,7 +103,8 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 		}
 	}()
 
-	var body io.Reader = &limitedBody{r: guard, n: limit}
+	lim := &limitedBody{r: guard, n: limit}
+	var body io.Reader = lim
 	_, trailer := r.Trailer[hdrUploadChecksum]
 	var hasher *bodyHasher
 	if ck != nil || trailer {
@@ -128,6 +130,13 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	g.metrics.active.Inc()
 	err := g.backend.Write(wctx, u.Clone(), body, commit)
 	g.metrics.active.Dec()
+	if err == nil && lim.n == 0 {
+		// A backend may stop reading once the upload is full; a body that
+		// goes on is still an overflow (413), whatever the backend did.
+		if _, perr := lim.Read(make([]byte, 1)); errors.Is(perr, errTooLarge) {
+			err = perr
+		}
+	}
 
 	if hasher != nil {
 		if err == nil {
