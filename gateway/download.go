@@ -22,9 +22,9 @@ type presigner interface {
 }
 
 func (g *Gateway) get(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
-		return errNotFound
+	id, err := uploadID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	u, err := g.load(ctx, id)
@@ -66,15 +66,11 @@ func (g *Gateway) get(c echo.Context) error {
 }
 
 func (g *Gateway) finishNow(ctx context.Context, id string) (*state.Upload, error) {
-	lease, err := g.lock(ctx, id)
+	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	defer g.unlock(lease)
-	u, err := g.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	return u, g.finish(ctx, u, lease.Token())
 }
 

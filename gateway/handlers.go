@@ -213,9 +213,9 @@ func (g *Gateway) setExpires(h http.Header, u *state.Upload) {
 }
 
 func (g *Gateway) head(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
-		return errNotFound
+	id, err := uploadID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	u, err := g.load(ctx, id)
@@ -258,9 +258,9 @@ func (g *Gateway) head(c echo.Context) error {
 }
 
 func (g *Gateway) patch(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
-		return errNotFound
+	id, err := uploadID(c)
+	if err != nil {
+		return err
 	}
 	r := c.Request()
 	ctx := r.Context()
@@ -286,15 +286,11 @@ func (g *Gateway) patch(c echo.Context) error {
 		ck = &parsed
 	}
 
-	lease, err := g.lock(ctx, id)
+	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	u, err := g.load(ctx, id)
-	if err != nil {
-		return err
-	}
 	if u.Final() {
 		return fmt.Errorf("%w: a final upload cannot be patched", errForbidden)
 	}
@@ -342,20 +338,16 @@ func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.
 }
 
 func (g *Gateway) delete(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
-		return errNotFound
+	id, err := uploadID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
-	lease, err := g.lock(ctx, id)
+	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	u, err := g.load(ctx, id)
-	if err != nil {
-		return err
-	}
 	if err := g.remove(ctx, u, lease.Token()); err != nil {
 		return err
 	}

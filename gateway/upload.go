@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/state"
 )
@@ -32,6 +34,31 @@ func (g *Gateway) unlock(l state.Lease) {
 	if err := l.Unlock(ctx); err != nil {
 		g.log.Warn("unlock failed; the lease will lapse on its own", "err", err)
 	}
+}
+
+// uploadID reads the upload ID from the URL; anything not shaped like our
+// IDs is unknown without asking a store.
+func uploadID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !validID(id) {
+		return "", errNotFound
+	}
+	return id, nil
+}
+
+// lockAndLoad takes the upload's lease and reads its record under it; the
+// caller unlocks.
+func (g *Gateway) lockAndLoad(ctx context.Context, id string) (state.Lease, *state.Upload, error) {
+	lease, err := g.lock(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := g.load(ctx, id)
+	if err != nil {
+		g.unlock(lease)
+		return nil, nil, err
+	}
+	return lease, u, nil
 }
 
 // load reads an upload and refuses expired ones.
