@@ -53,3 +53,20 @@ func TestDownloadRedirectsToAPresignedURL(t *testing.T) {
 		t.Fatal("the presigned URL served other bytes than were uploaded")
 	}
 }
+
+// TestMissingBucketStopsStartUpWithAClearMessage: a --store naming a bucket
+// that does not exist makes the binary exit non-zero, naming the bucket,
+// instead of serving uploads that would fail later.
+func TestMissingBucketStopsStartUpWithAClearMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.bucket = "tusgate-no-such-bucket"
+	code, logs := e2e.Run(t, e2e.Options{Env: []string{"AWS_REGION=us-east-1"}},
+		"--listen", "127.0.0.1:0", "--store", e.storeURL(), "--state", e.redisURL)
+	if code == 0 {
+		t.Fatalf("tusgate started with a missing bucket; output:\n%s", logs)
+	}
+	if !strings.Contains(logs, "tusgate-no-such-bucket") || !strings.Contains(logs, "--store") {
+		t.Fatalf("the start-up error does not name the bucket and the setting:\n%s", logs)
+	}
+}
