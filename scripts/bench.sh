@@ -7,6 +7,8 @@
 #
 #   scripts/bench.sh                                   1 GiB and 16 x 64 MiB, 3 runs each
 #   scripts/bench.sh -scenarios 256x8MiB -repeat 1     memory flatness at 256 uploads
+#   scripts/bench.sh -methods sdk,tusgate,tusgate-alt -tusgate-alt OLD_BINARY
+#                                                      two tusgate builds in the same minutes
 #   scripts/bench.sh -help                             all tusbench flags
 #
 # Overrides: BENCH_REDIS_PORT (6391), BENCH_MINIO_PORT (9100),

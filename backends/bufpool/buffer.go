@@ -2,6 +2,7 @@ package bufpool
 
 import (
 	"errors"
+	"hash"
 	"io"
 )
 
@@ -11,6 +12,9 @@ var ErrFull = errors.New("bufpool: buffer is full")
 // errReleased guards against use after Release, which would hand out slabs
 // another buffer now owns.
 var errReleased = errors.New("bufpool: buffer used after Release")
+
+// errNotEmpty refuses a hash that would miss the bytes already written.
+var errNotEmpty = errors.New("bufpool: HashWith on a buffer that holds bytes")
 
 // Buffer is a reserved, append-only byte buffer made of pool slabs. It is
 // owned by one goroutine at a time; readers made by Reader may run while no
@@ -22,7 +26,24 @@ type Buffer struct {
 	slabs    [][]byte
 	reserved int64 // slabs reserved from the budget
 	released bool
+	hash     hash.Hash // fed every byte written, when set
 }
+
+// HashWith makes the buffer feed every byte written to it into h right
+// after it lands, while it is still in the CPU cache: a digest of the
+// contents (the SigV4 payload hash) then costs no second pass over memory.
+// The buffer must be empty; Reset resets h too.
+func (b *Buffer) HashWith(h hash.Hash) error {
+	if b.n > 0 {
+		return errNotEmpty
+	}
+	b.hash = h
+	return nil
+}
+
+// Hash is the hash given to HashWith (nil if none); it has seen exactly
+// the bytes written so far.
+func (b *Buffer) Hash() hash.Hash { return b.hash }
 
 // Len is the number of bytes written.
 func (b *Buffer) Len() int64 { return b.n }
@@ -57,6 +78,7 @@ func (b *Buffer) Write(p []byte) (int, error) {
 			return written, ErrFull
 		}
 		c := copy(b.window(), p)
+		b.hashed(p[:c])
 		b.n += int64(c)
 		written += c
 		p = p[c:]
@@ -73,7 +95,11 @@ func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var total int64
 	for !b.Full() {
-		c, err := r.Read(b.window())
+		w := b.window()
+		c, err := r.Read(w)
+		if c > 0 {
+			b.hashed(w[:c])
+		}
 		b.n += int64(c)
 		total += int64(c)
 		if errors.Is(err, io.EOF) {
@@ -84,6 +110,12 @@ func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+func (b *Buffer) hashed(p []byte) {
+	if b.hash != nil {
+		b.hash.Write(p) // a hash.Hash never fails
+	}
 }
 
 // ReadAt implements io.ReaderAt over the bytes written so far.
@@ -118,7 +150,12 @@ func (b *Buffer) Reader() *io.SectionReader {
 }
 
 // Reset empties the buffer but keeps its reservation and slabs.
-func (b *Buffer) Reset() { b.n = 0 }
+func (b *Buffer) Reset() {
+	b.n = 0
+	if b.hash != nil {
+		b.hash.Reset()
+	}
+}
 
 // Release returns the memory and the reservation to the pool. It is safe to
 // call more than once; the buffer must not be used afterwards.

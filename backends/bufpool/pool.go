@@ -5,13 +5,16 @@
 //
 // Memory is kept in fixed-size slabs that are reused across buffers, so the
 // bytes ever allocated never exceed the budget and sizes that differ between
-// uploads do not fragment the pool.
+// uploads do not fragment the pool. On Linux the slabs are mapped outside
+// the Go heap (see mapSlab), so the garbage collector does not let garbage
+// grow in proportion to the budget.
 package bufpool
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
@@ -20,8 +23,15 @@ import (
 // DefaultSlabSize is the slab size used when New is given none.
 const DefaultSlabSize = 1 << 20
 
-// ErrTooLarge is returned by Get for a size the budget can never satisfy.
-var ErrTooLarge = errors.New("bufpool: buffer larger than the pool budget")
+// Errors of Get and Close.
+var (
+	// ErrTooLarge is returned by Get for a size the budget can never satisfy.
+	ErrTooLarge = errors.New("bufpool: buffer larger than the pool budget")
+	// ErrClosed is returned by Get after Close.
+	ErrClosed = errors.New("bufpool: pool is closed")
+	// ErrBusy is returned by Close while buffers are still reserved.
+	ErrBusy = errors.New("bufpool: buffers are still in use")
+)
 
 // Stats is a snapshot of the pool's accounting, in bytes.
 type Stats struct {
@@ -34,6 +44,8 @@ type Stats struct {
 	Allocated int64
 	// Waiting counts Get calls blocked on the budget.
 	Waiting int
+	// OffHeap is the part of Allocated mapped outside the Go heap.
+	OffHeap int64
 }
 
 // Pool is a byte budget with a free list of slabs. It is safe for
@@ -50,6 +62,40 @@ type Pool struct {
 	reserved  int64
 	peak      int64
 	waiting   int
+	closed    bool
+
+	arena   *arena
+	cleanup runtime.Cleanup
+}
+
+// arena owns the slabs mapped outside the heap. It is apart from Pool so
+// that a cleanup attached to an unreachable Pool can unmap them: it must
+// not point back to the Pool. An unreachable Pool has no reachable Buffer
+// either (each points to its pool), so nothing can touch the slabs then.
+type arena struct {
+	mu     sync.Mutex
+	mapped [][]byte
+}
+
+func (a *arena) add(s []byte) {
+	a.mu.Lock()
+	a.mapped = append(a.mapped, s)
+	a.mu.Unlock()
+}
+
+func (a *arena) count() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return int64(len(a.mapped))
+}
+
+func (a *arena) unmapAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.mapped {
+		_ = unmapSlab(s) // only fails for a slice mmap did not return
+	}
+	a.mapped = nil
 }
 
 // New returns a pool of budget bytes, rounded down to whole slabs (at least
@@ -62,7 +108,30 @@ func New(budget int64, slabSize int) *Pool {
 	if n < 1 {
 		n = 1
 	}
-	return &Pool{slab: slabSize, slabs: n, sem: semaphore.NewWeighted(n)}
+	p := &Pool{slab: slabSize, slabs: n, sem: semaphore.NewWeighted(n), arena: &arena{}}
+	// Pools dropped without Close (tests make many) give their mapped
+	// memory back like heap slabs would be collected.
+	p.cleanup = runtime.AddCleanup(p, (*arena).unmapAll, p.arena)
+	return p
+}
+
+// Close unmaps the pool's memory. It fails with ErrBusy while a buffer is
+// reserved (its slabs could still be read); afterwards Get fails with
+// ErrClosed. Closing a closed pool does nothing.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	if p.reserved > 0 {
+		return fmt.Errorf("%w: %d bytes reserved", ErrBusy, p.reserved*int64(p.slab))
+	}
+	p.closed = true
+	p.free = nil
+	p.cleanup.Stop()
+	p.arena.unmapAll()
+	return nil
 }
 
 // Budget is the pool's budget in bytes.
@@ -85,18 +154,27 @@ func (p *Pool) Get(ctx context.Context, size int64) (*Buffer, error) {
 		return nil, fmt.Errorf("%w: %d bytes requested, budget %d", ErrTooLarge, size, p.Budget())
 	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
 	p.waiting++
 	p.mu.Unlock()
 	err := p.sem.Acquire(ctx, n)
 	p.mu.Lock()
 	p.waiting--
-	if err == nil {
+	closed := p.closed
+	if err == nil && !closed {
 		p.reserved += n
 		p.peak = max(p.peak, p.reserved)
 	}
 	p.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("bufpool: waiting for %d bytes: %w", size, err)
+	case closed:
+		p.sem.Release(n)
+		return nil, ErrClosed
 	}
 	return &Buffer{p: p, size: size, reserved: n}, nil
 }
@@ -112,6 +190,7 @@ func (p *Pool) Stats() Stats {
 		Peak:      p.peak * s,
 		Allocated: p.allocated * s,
 		Waiting:   p.waiting,
+		OffHeap:   p.arena.count() * s,
 	}
 }
 
@@ -127,6 +206,12 @@ func (p *Pool) takeSlab() []byte {
 		return s
 	}
 	p.allocated++
+	if s, err := mapSlab(p.slab); err == nil {
+		p.arena.add(s)
+		return s
+	}
+	// No mapping (a race build, or the kernel's map limit): heap memory
+	// works the same, the GC just counts it.
 	return make([]byte, p.slab)
 }
 

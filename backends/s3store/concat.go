@@ -227,7 +227,7 @@ func (s *Store) storeConcatPart(ctx context.Context, h handle, p concatPart) (st
 		}
 		return aws.ToString(out.CopyPartResult.ETag), nil
 	}
-	buf, err := s.pool.Get(ctx, p.size)
+	buf, err := s.newBuffer(ctx, p.size)
 	if err != nil {
 		return "", fmt.Errorf("s3store: part buffer: %w", err)
 	}

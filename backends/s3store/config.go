@@ -54,9 +54,12 @@ type Config struct {
 	// uploads plan their part size for (default and maximum 5 TiB).
 	MaxObjectSize int64
 	// UnsignedPayload sends UNSIGNED-PAYLOAD on plain http too, skipping the
-	// SHA-256 pass the signer otherwise makes over each part (over https the
-	// payload is never hashed).
+	// SHA-256 of each part (over https the payload is never hashed; on http
+	// it is hashed while the part is received, see payload.go).
 	UnsignedPayload bool
+	// MaxConnections caps the connections to the store (0: derived from
+	// the buffer budget, see connections).
+	MaxConnections int
 
 	// deferredTier overrides the parts per tier of the doubling layout of
 	// deferred-length uploads (0: computed), so tests reach tier
@@ -66,7 +69,8 @@ type Config struct {
 
 // ParseURL reads s3://bucket/prefix?endpoint=...&region=...&path_style=true
 // with the options min_part_size, part_size, equal_parts, concurrency,
-// presign (a duration), max_object_size and unsigned_payload. Sizes are
+// presign (a duration), max_object_size, unsigned_payload and
+// max_connections. Sizes are
 // bytes or carry a unit (5MiB, 64MB, 1GiB, ...). Unknown options are errors,
 // so a typo does not silently fall back to a default.
 func ParseURL(u *url.URL) (Config, error) {
@@ -100,6 +104,8 @@ func ParseURL(u *url.URL) (Config, error) {
 			c.MaxObjectSize, err = parseSize(v)
 		case "unsigned_payload":
 			c.UnsignedPayload, err = strconv.ParseBool(v)
+		case "max_connections":
+			c.MaxConnections, err = strconv.Atoi(v)
 		default:
 			return c, fmt.Errorf("s3store: unknown option %q in URL", k)
 		}
@@ -142,6 +148,8 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("s3store: concurrency %d outside 1..64", c.Concurrency)
 	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
 		return c, fmt.Errorf("s3store: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
+	case c.MaxConnections < 0 || c.MaxConnections > 4096:
+		return c, fmt.Errorf("s3store: max_connections %d outside 1..4096 (0: derived)", c.MaxConnections)
 	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
 		// SigV4 presigned URLs live at most 7 days.
 		return c, fmt.Errorf("s3store: presign %v outside 0..168h", c.PresignTTL)

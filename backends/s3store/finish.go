@@ -60,7 +60,7 @@ func (s *Store) Finish(ctx context.Context, u *state.Upload, parts []state.Part)
 // tailAsPart uploads the committed tail as the part starting at base; S3
 // accepts a last part of any size.
 func (s *Store) tailAsPart(ctx context.Context, h handle, base int64) (state.Part, error) {
-	buf, err := s.pool.Get(ctx, h.tailSize)
+	buf, err := s.newBuffer(ctx, h.tailSize)
 	if err != nil {
 		return state.Part{}, fmt.Errorf("s3store: tail buffer: %w", err)
 	}

@@ -13,17 +13,24 @@ import (
 	"github.com/tusgate/tusgate/state"
 )
 
-// uploadPart sends buf as part num. The body is seekable, so the signer
-// hashes it in place (plain http) and retries rewind it.
+// uploadPart sends buf as part num. The body is seekable, so retries
+// rewind it; the payload hash comes with the buffer (bodyOptions).
 func (s *Store) uploadPart(ctx context.Context, h handle, num int, buf *bufpool.Buffer) (string, error) {
+	return s.sendPart(ctx, h, num, buf.Reader(), buf.Len(), s.bodyOptions(buf))
+}
+
+// sendPart is uploadPart for any seekable body.
+func (s *Store) sendPart(ctx context.Context, h handle, num int, body io.ReadSeeker, size int64,
+	opts []func(*s3.Options),
+) (string, error) {
 	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket:        &s.cfg.Bucket,
 		Key:           &h.key,
 		UploadId:      &h.uploadID,
 		PartNumber:    aws.Int32(int32(num)),
-		Body:          buf.Reader(),
-		ContentLength: aws.Int64(buf.Len()),
-	}, s.bodyOpts...)
+		Body:          body,
+		ContentLength: aws.Int64(size),
+	}, opts...)
 	if err != nil {
 		return "", classify("UploadPart", err)
 	}
@@ -37,7 +44,7 @@ func (s *Store) putBuffer(ctx context.Context, key string, buf *bufpool.Buffer) 
 		Key:           &key,
 		Body:          buf.Reader(),
 		ContentLength: aws.Int64(buf.Len()),
-	}, s.bodyOpts...)
+	}, s.bodyOptions(buf)...)
 	return classify("PutObject", err)
 }
 

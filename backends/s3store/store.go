@@ -35,6 +35,8 @@ type Store struct {
 	log     *slog.Logger
 	// bodyOpts apply to requests carrying part or tail bytes.
 	bodyOpts []func(*s3.Options)
+	// signPayload: buffers hash what they receive for the signer.
+	signPayload bool
 }
 
 var (
@@ -62,10 +64,14 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	logger = logger.With("backend", "s3", "bucket", cfg.Bucket)
 
 	// Many uploads send parts at once to one host; the default of 2 idle
-	// connections per host would make most of them reconnect.
+	// connections per host would make most of them reconnect. The cap keeps
+	// a burst of uploads starting at once from opening (and then keeping
+	// idle) a connection each.
+	conns := connections(cfg, pool.Budget())
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 128
+		t.MaxConnsPerHost = conns
+		t.MaxIdleConns = conns
+		t.MaxIdleConnsPerHost = conns
 	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
@@ -102,6 +108,8 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		presign: s3.NewPresignClient(client),
 		pool:    pool,
 		log:     logger,
+
+		signPayload: signsPayload(cfg),
 	}
 	if cfg.UnsignedPayload {
 		// Over https the SDK already sends UNSIGNED-PAYLOAD; this extends it

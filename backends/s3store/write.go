@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
@@ -63,6 +64,10 @@ type partWriter struct {
 	commit backends.CommitFunc
 	slots  chan struct{} // parts in flight
 	wg     sync.WaitGroup
+	// stopped is set with err. The body loop polls it instead of taking mu,
+	// which a commit holds for a state round trip: reading the body must
+	// never wait for a commit.
+	stopped atomic.Bool
 
 	mu        sync.Mutex // guards the fields below and serialises commits
 	next      int        // number of the next part to commit
@@ -144,7 +149,7 @@ func (w *partWriter) buffer(p span) (*bufpool.Buffer, error) {
 			"more than the memory budget of %d bytes (its parts fit the budget up to offset %d)",
 			backends.ErrTooLarge, w.id, p.start, p.num, size, budget, w.h.layout.reach(budget))
 	}
-	buf, err := w.s.pool.Get(w.ctx, size)
+	buf, err := w.s.newBuffer(w.ctx, size)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: part buffer: %w", err)
 	}
@@ -244,9 +249,11 @@ func (w *partWriter) commitLocked(ch state.Change) {
 	w.committed = ch.Offset
 }
 
+// setErr is called with w.mu held.
 func (w *partWriter) setErr(err error) {
 	if w.err == nil {
 		w.err = err
+		w.stopped.Store(true)
 	}
 }
 
@@ -256,11 +263,7 @@ func (w *partWriter) fail(err error) {
 	w.setErr(err)
 }
 
-func (w *partWriter) failed() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err != nil
-}
+func (w *partWriter) failed() bool { return w.stopped.Load() }
 
 // Discard deletes the tail object written for a change that was never
 // committed. Parts need nothing: a later write of the same offset reuses

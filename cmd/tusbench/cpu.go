@@ -40,3 +40,18 @@ func selfCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail for SELF
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// loadAverage is the 1-minute load average of the machine (0 if unknown):
+// the benchmark shares its CPUs, and a busy machine slows every method.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

@@ -25,7 +25,7 @@ import (
 
 type options struct {
 	endpoint, bucket, region, redisURL string
-	tusgateBin, tusdBin                string
+	tusgateBin, tusgateAltBin, tusdBin string
 	tusgateArgs, tusdArgs              string
 	storeQuery, tusgateEnv             string
 	scenarios, methods                 string
@@ -43,13 +43,14 @@ func main() {
 	flag.StringVar(&o.region, "region", "us-east-1", "signing region")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6390/0", "tusgate's --state")
 	flag.StringVar(&o.tusgateBin, "tusgate", "tusgate", "tusgate binary")
+	flag.StringVar(&o.tusgateAltBin, "tusgate-alt", "", "a second tusgate binary (e.g. an earlier build), run as method tusgate-alt with the same settings, so two builds are compared in the same minutes")
 	flag.StringVar(&o.tusdBin, "tusd", "tusd", "tusd binary")
 	flag.StringVar(&o.tusgateArgs, "tusgate-args", "", "extra tusgate flags, space-separated")
 	flag.StringVar(&o.storeQuery, "tusgate-store-options", "", "extra options for tusgate's s3:// URL, e.g. unsigned_payload=true&concurrency=5")
 	flag.StringVar(&o.tusgateEnv, "tusgate-env", "", "extra environment for tusgate, space-separated KEY=VALUE (e.g. GOMEMLIMIT=96MiB)")
 	flag.StringVar(&o.tusdArgs, "tusd-args", "", "extra tusd flags, space-separated")
 	flag.StringVar(&o.scenarios, "scenarios", "1x1GiB,16x64MiB", "comma-separated COUNTxSIZE: COUNT concurrent uploads of SIZE")
-	flag.StringVar(&o.methods, "methods", "sdk,tusgate,tusd,tusd-defaults", "methods to run: sdk, tusgate, tusd (the benchmark's part size), tusd-defaults (tusd's own 50 MiB parts)")
+	flag.StringVar(&o.methods, "methods", "sdk,tusgate,tusd,tusd-defaults", "methods to run: sdk, tusgate, tusd (the benchmark's part size), tusd-defaults (tusd's own 50 MiB parts), tusgate-alt (see -tusgate-alt)")
 	flag.StringVar(&o.partSize, "part-size", "8MiB", "part size for sdk, tusgate and tusd")
 	flag.StringVar(&o.patchChunk, "patch-chunk", "0", "tus PATCH size (0: the whole upload in one streaming PATCH)")
 	flag.IntVar(&o.repeat, "repeat", 3, "runs per scenario and method (the median is reported)")
@@ -104,12 +105,19 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		switch name {
 		case "sdk":
 			methods = append(methods, newSDKMethod(b, int64(partSize)))
-		case "tusgate":
+		case "tusgate", "tusgate-alt":
 			s := settings
 			s.extraArgs = strings.Fields(o.tusgateArgs)
 			s.storeQuery = storeQuery
 			s.env = strings.Fields(o.tusgateEnv)
-			methods = append(methods, newTusgateMethod(absBin(o.tusgateBin), s, client))
+			bin := o.tusgateBin
+			if name == "tusgate-alt" {
+				if o.tusgateAltBin == "" {
+					return errors.New("--methods tusgate-alt needs --tusgate-alt")
+				}
+				bin = o.tusgateAltBin
+			}
+			methods = append(methods, newTusgateMethod(name, absBin(bin), s, client))
 		case "tusd", "tusd-defaults":
 			s := settings
 			s.extraArgs = strings.Fields(o.tusdArgs)

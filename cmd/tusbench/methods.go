@@ -79,9 +79,9 @@ type serverSettings struct {
 	env        []string
 }
 
-func newTusgateMethod(bin string, s serverSettings, client *tusClient) *serverMethod {
+func newTusgateMethod(label, bin string, s serverSettings, client *tusClient) *serverMethod {
 	return &serverMethod{
-		label:  "tusgate",
+		label:  label,
 		client: client,
 		command: func(r run, addr string) (string, []string, []string, string) {
 			q := url.Values{}

@@ -30,7 +30,8 @@ import (
 // that go test's -cpuprofile, -blockprofile and -trace show where the
 // gateway's time goes. With TUSBENCH_HEAP_PROFILE=FILE the concurrent case
 // also writes a heap profile while most uploads wait for buffers, to show
-// what each waiting upload holds. It is a profiling aid, not part of the
+// what each waiting upload holds, and with TUSBENCH_GOROUTINE_PROFILE=FILE
+// the goroutines at that moment (text, grouped by stack). It is a profiling aid, not part of the
 // test suite; the figures in docs/benchmarks.md come from cmd/tusbench.
 //
 //	TUSGATE_TEST_S3_ENDPOINT=http://127.0.0.1:9100 TUSGATE_TEST_S3_BUCKET=tusbench \
@@ -85,7 +86,8 @@ func benchGateway(b *testing.B, count int, size int64) {
 	iter := 0
 	for b.Loop() {
 		done := make(chan struct{})
-		if path := os.Getenv("TUSBENCH_HEAP_PROFILE"); path != "" && count > 1 {
+		heapPath, goPath := os.Getenv("TUSBENCH_HEAP_PROFILE"), os.Getenv("TUSBENCH_GOROUTINE_PROFILE")
+		if (heapPath != "" || goPath != "") && count > 1 {
 			go func() {
 				for pool.Stats().Waiting < count/2 {
 					select {
@@ -94,7 +96,10 @@ func benchGateway(b *testing.B, count int, size int64) {
 					case <-time.After(5 * time.Millisecond):
 					}
 				}
-				snapshot.Do(func() { writeHeapProfile(b, path) })
+				snapshot.Do(func() {
+					writeProfile(b, "heap", heapPath, 0)
+					writeProfile(b, "goroutine", goPath, 1)
+				})
 			}()
 		}
 		var wg sync.WaitGroup
@@ -115,7 +120,11 @@ func benchGateway(b *testing.B, count int, size int64) {
 	}
 }
 
-func writeHeapProfile(b *testing.B, path string) {
+// writeProfile writes the named profile to path ("" writes nothing).
+func writeProfile(b *testing.B, name, path string, debug int) {
+	if path == "" {
+		return
+	}
 	runtime.GC()
 	f, err := os.Create(path)
 	if err != nil {
@@ -123,7 +132,7 @@ func writeHeapProfile(b *testing.B, path string) {
 		return
 	}
 	defer f.Close()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
 		b.Error(err)
 	}
 }

@@ -52,15 +52,21 @@ func summarize(results []result) summary {
 // the ratios the targets are stated in.
 func printReport(w io.Writer, scenarios []scenario, methods []string, results []result) {
 	fmt.Fprintln(w, "Runs:")
-	for _, r := range results {
-		line := fmt.Sprintf("  %-16s %-13s rep %d  %7.1f MiB/s  %8s  CPU s/GiB client %.2f MinIO %.2f",
-			r.Scenario, r.Method, r.Rep, r.MiBps(), r.Elapsed.Round(time.Millisecond), r.perGiB(r.ClientCPU), r.perGiB(r.MinIOCPU))
+	loadMin, loadMax := 0.0, 0.0
+	for i, r := range results {
+		if i == 0 || r.Load < loadMin {
+			loadMin = r.Load
+		}
+		loadMax = max(loadMax, r.Load)
+		line := fmt.Sprintf("  %-16s %-13s rep %d  %7.1f MiB/s  %8s  load %4.2f  CPU s/GiB client %.2f MinIO %.2f",
+			r.Scenario, r.Method, r.Rep, r.MiBps(), r.Elapsed.Round(time.Millisecond), r.Load, r.perGiB(r.ClientCPU), r.perGiB(r.MinIOCPU))
 		if r.Server != nil {
 			line += fmt.Sprintf(" server %.2f  peak RSS %s  temp peak %s  disk written %s",
 				r.perGiB(r.Server.CPU), mib(r.Server.PeakRSS), size(r.Server.TmpPeak), size(r.Server.DiskWritten))
 		}
 		fmt.Fprintln(w, line)
 	}
+	fmt.Fprintf(w, "Load average (1 min) at the end of the runs: %.2f–%.2f\n", loadMin, loadMax)
 	for _, sc := range scenarios {
 		by := map[string]summary{}
 		fmt.Fprintf(w, "\n### %s\n\n", sc)
@@ -87,7 +93,7 @@ func printReport(w io.Writer, scenarios []scenario, methods []string, results []
 		}
 		var ratios []string
 		tg, ok := by["tusgate"]
-		for _, other := range []string{"sdk", "tusd", "tusd-defaults"} {
+		for _, other := range []string{"sdk", "tusd", "tusd-defaults", "tusgate-alt"} {
 			if o, ok2 := by[other]; ok && ok2 && o.MiBps > 0 {
 				ratios = append(ratios, fmt.Sprintf("tusgate/%s = %.2f×", other, tg.MiBps/o.MiBps))
 			}

@@ -57,6 +57,8 @@ type result struct {
 	// client, or the whole SDK upload); MinIOCPU is MinIO's (0 if unknown).
 	ClientCPU time.Duration
 	MinIOCPU  time.Duration
+	// Load is the machine's 1-minute load average when the run ended.
+	Load float64
 }
 
 // perGiB scales a CPU time to one GiB uploaded.
@@ -121,7 +123,7 @@ func (rn *runner) runOnce(ctx context.Context, m method, sc scenario, si, rep in
 		return result{}, fmt.Errorf("%s: %w", name, err)
 	}
 	res := result{Scenario: sc, Method: m.name(), Rep: rep, Elapsed: elapsed, Server: stats,
-		ClientCPU: clientCPU, MinIOCPU: minioCPU}
+		ClientCPU: clientCPU, MinIOCPU: minioCPU, Load: loadAverage()}
 	rn.log.Info("run", "scenario", sc.String(), "method", m.name(), "rep", rep,
 		"MiB/s", fmt.Sprintf("%.1f", res.MiBps()), "elapsed", elapsed.Round(time.Millisecond))
 	return res, nil
