@@ -172,7 +172,7 @@ func (g *Gateway) post(c echo.Context) error {
 		h.Set(hdrUploadConcat, u.Concat)
 	}
 	if body || u.Length == 0 || ready {
-		if err := g.fill(c, u, partials, ready, ck); err != nil {
+		if err := g.fill(c, u, body, partials, ready, ck); err != nil {
 			return err
 		}
 	}
@@ -186,7 +186,7 @@ func (g *Gateway) post(c echo.Context) error {
 // fill does the work a creation request may carry besides creating:
 // the body (creation-with-upload), finishing an empty upload, or
 // concatenating a final upload whose partials are all finished.
-func (g *Gateway) fill(c echo.Context, u *state.Upload, partials []*state.Upload, ready bool, ck *checksumRequest) error {
+func (g *Gateway) fill(c echo.Context, u *state.Upload, body bool, partials []*state.Upload, ready bool, ck *checksumRequest) error {
 	ctx := c.Request().Context()
 	lease, err := g.lock(ctx, u.ID)
 	if err != nil {
@@ -196,7 +196,7 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, partials []*state.Upload
 	if ready {
 		return g.concatLocked(ctx, u, lease.Token(), partials)
 	}
-	if hasBody(c.Request()) {
+	if body {
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
 	}
 	// As in patch: finishing outlives a client that hung up.
