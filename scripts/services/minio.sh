@@ -59,17 +59,22 @@ minio_bin() {
 }
 
 # The bucket is created with curl's SigV4 signer so the mc client is not needed.
-# 200 = created, 409 = it already exists (ours): both are fine.
+# 200 = created, 409 = it already exists (ours): both are fine. A server that
+# is live but still initialising answers 503 for a while: retry for 30s.
 make_bucket() {
 	local code
-	code=$(curl -sS -o "$dir/mkbucket.out" -w '%{http_code}' --max-time 10 -X PUT \
-		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$user:$password" \
-		-H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
-		"$endpoint/$bucket") || fail "cannot reach $endpoint to create bucket $bucket"
-	case "$code" in
-	200 | 409) ;;
-	*) fail "creating bucket $bucket answered HTTP $code: $(cat "$dir/mkbucket.out")" ;;
-	esac
+	for _ in $(seq 1 300); do
+		code=$(curl -sS -o "$dir/mkbucket.out" -w '%{http_code}' --max-time 10 -X PUT \
+			--aws-sigv4 "aws:amz:us-east-1:s3" --user "$user:$password" \
+			-H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+			"$endpoint/$bucket") || fail "cannot reach $endpoint to create bucket $bucket"
+		case "$code" in
+		200 | 409) return 0 ;;
+		503) sleep 0.1 ;;
+		*) fail "creating bucket $bucket answered HTTP $code: $(cat "$dir/mkbucket.out")" ;;
+		esac
+	done
+	fail "creating bucket $bucket still answered HTTP $code after 30s: $(cat "$dir/mkbucket.out")"
 }
 
 start() {

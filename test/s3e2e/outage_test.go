@@ -44,8 +44,10 @@ func startOwnMinIO(t *testing.T) *minio {
 			"MINIO_ROOT_PASSWORD=" + os.Getenv("AWS_SECRET_ACCESS_KEY"),
 		},
 	}
-	m.run(t, "start")
+	// Registered first so a server that started but failed its bucket
+	// step is still stopped before TempDir is removed.
 	t.Cleanup(func() { m.run(t, "stop") })
+	m.run(t, "start")
 	return m
 }
 
