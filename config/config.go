@@ -39,6 +39,7 @@ type Config struct {
 	DownloadRedirect time.Duration
 	ShutdownTimeout  time.Duration
 	Metrics          bool
+	Pprof            bool
 	LogLevel         string
 	LogFormat        string
 }
@@ -90,6 +91,7 @@ func settings() []setting {
 		{"download-redirect", "0", "answer GET with a redirect to a presigned URL valid this long (0: stream)", durationInto(func(c *Config) *time.Duration { return &c.DownloadRedirect }, true)},
 		{"shutdown-timeout", "30s", "how long in-flight requests get to finish on SIGTERM", durationInto(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
 		{"metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config, v string) (err error) { c.Metrics, err = strconv.ParseBool(v); return }},
+		{"pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config, v string) (err error) { c.Pprof, err = strconv.ParseBool(v); return }},
 		{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			switch v {
 			case "debug", "info", "warn", "error":

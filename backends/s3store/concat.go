@@ -104,6 +104,10 @@ func (s *Store) Concat(ctx context.Context, final *state.Upload, partials []*sta
 	if h.uploadID == "" || !h.layout.valid() {
 		return fmt.Errorf("s3store: concat %s: no multipart upload in its handle", final.ID)
 	}
+	if h.checksum != "" {
+		// Create gives finals none: copied parts come without checksums.
+		return fmt.Errorf("s3store: concat %s: its multipart upload expects %s checksums", final.ID, h.checksum)
+	}
 	srcs := make([]source, len(partials))
 	var total int64
 	for i, p := range partials {
@@ -218,7 +222,9 @@ func (s *Store) storeConcatPart(ctx context.Context, h handle, p concatPart) (st
 		if !seg.whole {
 			in.CopySourceRange = aws.String(fmt.Sprintf("bytes=%d-%d", seg.off, seg.off+seg.len-1))
 		}
-		out, err := s.client.UploadPartCopy(ctx, in)
+		out, err := do(ctx, s, func(ctx context.Context) (*s3.UploadPartCopyOutput, error) {
+			return s.client.UploadPartCopy(ctx, in)
+		})
 		if err != nil {
 			return "", classify("UploadPartCopy", err)
 		}
@@ -227,7 +233,7 @@ func (s *Store) storeConcatPart(ctx context.Context, h handle, p concatPart) (st
 		}
 		return aws.ToString(out.CopyPartResult.ETag), nil
 	}
-	buf, err := s.newBuffer(ctx, p.size)
+	buf, err := s.newBuffer(ctx, p.size, h)
 	if err != nil {
 		return "", fmt.Errorf("s3store: part buffer: %w", err)
 	}
@@ -237,7 +243,8 @@ func (s *Store) storeConcatPart(ctx context.Context, h handle, p concatPart) (st
 			return "", err
 		}
 	}
-	return s.uploadPart(ctx, h, p.number, buf)
+	etag, _, err := s.uploadPart(ctx, h, p.number, buf)
+	return etag, err
 }
 
 // copySource is "bucket/key" with the key URL-encoded, as x-amz-copy-source

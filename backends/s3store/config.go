@@ -53,10 +53,9 @@ type Config struct {
 	// MaxObjectSize is the largest upload accepted and what deferred-length
 	// uploads plan their part size for (default and maximum 5 TiB).
 	MaxObjectSize int64
-	// UnsignedPayload sends UNSIGNED-PAYLOAD on plain http too, skipping the
-	// SHA-256 of each part (over https the payload is never hashed; on http
-	// it is hashed while the part is received, see payload.go).
-	UnsignedPayload bool
+	// Checksum protects part and tail bytes on the wire: ChecksumCRC32C
+	// (default), ChecksumSHA256 or ChecksumNone (see payload.go).
+	Checksum string
 	// MaxConnections caps the connections to the store (0: derived from
 	// the buffer budget, see connections).
 	MaxConnections int
@@ -69,7 +68,7 @@ type Config struct {
 
 // ParseURL reads s3://bucket/prefix?endpoint=...&region=...&path_style=true
 // with the options min_part_size, part_size, equal_parts, concurrency,
-// presign (a duration), max_object_size, unsigned_payload and
+// presign (a duration), max_object_size, checksum and
 // max_connections. Sizes are
 // bytes or carry a unit (5MiB, 64MB, 1GiB, ...). Unknown options are errors,
 // so a typo does not silently fall back to a default.
@@ -102,8 +101,8 @@ func ParseURL(u *url.URL) (Config, error) {
 			c.PresignTTL, err = time.ParseDuration(v)
 		case "max_object_size":
 			c.MaxObjectSize, err = parseSize(v)
-		case "unsigned_payload":
-			c.UnsignedPayload, err = strconv.ParseBool(v)
+		case "checksum":
+			c.Checksum = v
 		case "max_connections":
 			c.MaxConnections, err = strconv.Atoi(v)
 		default:
@@ -139,7 +138,12 @@ func (c Config) normalize() (Config, error) {
 	if c.MaxObjectSize == 0 {
 		c.MaxObjectSize = MaxObjectSize
 	}
+	if c.Checksum == "" {
+		c.Checksum = ChecksumCRC32C
+	}
 	switch {
+	case c.Checksum != ChecksumCRC32C && c.Checksum != ChecksumSHA256 && c.Checksum != ChecksumNone:
+		return c, fmt.Errorf("s3store: checksum %q, want crc32c, sha256 or none", c.Checksum)
 	case c.MinPartSize < 1 || c.MinPartSize > MaxPartSize:
 		return c, fmt.Errorf("s3store: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxPartSize))
 	case c.PartSize < c.MinPartSize || c.PartSize > MaxPartSize:

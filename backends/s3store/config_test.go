@@ -11,7 +11,7 @@ import (
 
 func TestParseURL(t *testing.T) {
 	u, _ := url.Parse("s3://my-bucket/uploads?endpoint=http://127.0.0.1:9000&region=eu-west-1&path_style=true" +
-		"&min_part_size=5MiB&part_size=16MiB&equal_parts=true&concurrency=4&presign=15m&unsigned_payload=true&max_connections=48")
+		"&min_part_size=5MiB&part_size=16MiB&equal_parts=true&concurrency=4&presign=15m&checksum=sha256&max_connections=48")
 	c, err := ParseURL(u)
 	if err != nil {
 		t.Fatal(err)
@@ -19,7 +19,7 @@ func TestParseURL(t *testing.T) {
 	want := Config{
 		Bucket: "my-bucket", Prefix: "uploads/", Endpoint: "http://127.0.0.1:9000", Region: "eu-west-1",
 		PathStyle: true, MinPartSize: 5 * MiB, PartSize: 16 * MiB, EqualParts: true, Concurrency: 4,
-		PresignTTL: 15 * time.Minute, MaxObjectSize: MaxObjectSize, UnsignedPayload: true, MaxConnections: 48,
+		PresignTTL: 15 * time.Minute, MaxObjectSize: MaxObjectSize, Checksum: ChecksumSHA256, MaxConnections: 48,
 	}
 	if c != want {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -33,7 +33,8 @@ func TestParseURLDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Prefix != "" || c.MinPartSize != DefaultMinPartSize || c.PartSize != DefaultPartSize ||
-		c.Concurrency != DefaultConcurrency || c.MaxObjectSize != MaxObjectSize || c.PresignTTL != 0 {
+		c.Concurrency != DefaultConcurrency || c.MaxObjectSize != MaxObjectSize || c.PresignTTL != 0 ||
+		c.Checksum != ChecksumCRC32C {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -50,6 +51,8 @@ func TestParseURLRejects(t *testing.T) {
 		"s3://b?max_object_size=6TiB",
 		"s3://b?presign=8d",
 		"s3://b?max_connections=-1",
+		"s3://b?checksum=md5",
+		"s3://b?unsigned_payload=true", // replaced by checksum=none
 	} {
 		u, err := url.Parse(raw)
 		if err != nil {

@@ -242,7 +242,7 @@ func TestConcatWithADeferredPartial(t *testing.T) {
 		if deferred {
 			id, length = "final-deferred", -1
 		}
-		final := newMemUpload(t, s, id, length, "")
+		final := newFinalUpload(t, s, id, length, partials)
 		if l := layoutFromHandle(final.get().Handle); l.fixed() == deferred {
 			t.Fatalf("%s: layout %+v", id, l)
 		}
@@ -264,6 +264,7 @@ func TestFixedHandleOfADeferredUploadKeepsItsParts(t *testing.T) {
 	cfg := smallTiers(t)
 	old := cfg
 	old.MaxObjectSize = MaxParts * 5 * MiB // deferred uploads then plan fixed 5 MiB parts
+	old.Checksum = ChecksumSHA256          // nor did multipart uploads have checksums
 	m := newMemUpload(t, newStore(t, old, nil), "old", -1, "")
 	if h := m.get().Handle; len(h) != 3 || h[HandlePartSize] != "5242880" {
 		t.Fatalf("handle %v is not the original form", h)

@@ -41,7 +41,7 @@ func (s *Store) Finish(ctx context.Context, u *state.Upload, parts []state.Part)
 		parts = slices.DeleteFunc(parts, func(p state.Part) bool { return p.Number >= last.Number })
 		parts = append(parts, last)
 	}
-	if err := checkManifest(parts, u.Length); err != nil {
+	if err := checkManifest(parts, u.Length, h.checksum != ""); err != nil {
 		return fmt.Errorf("s3store: finish %s: %w", u.ID, err)
 	}
 	if u.Length == 0 {
@@ -60,7 +60,7 @@ func (s *Store) Finish(ctx context.Context, u *state.Upload, parts []state.Part)
 // tailAsPart uploads the committed tail as the part starting at base; S3
 // accepts a last part of any size.
 func (s *Store) tailAsPart(ctx context.Context, h handle, base int64) (state.Part, error) {
-	buf, err := s.newBuffer(ctx, h.tailSize)
+	buf, err := s.newBuffer(ctx, h.tailSize, h)
 	if err != nil {
 		return state.Part{}, fmt.Errorf("s3store: tail buffer: %w", err)
 	}
@@ -69,16 +69,16 @@ func (s *Store) tailAsPart(ctx context.Context, h handle, base int64) (state.Par
 		return state.Part{}, err
 	}
 	num := h.layout.at(base).num
-	etag, err := s.uploadPart(ctx, h, num, buf)
+	etag, crc, err := s.uploadPart(ctx, h, num, buf)
 	if err != nil {
 		return state.Part{}, err
 	}
-	return state.Part{Number: num, Offset: base, Size: h.tailSize, ETag: etag}, nil
+	return state.Part{Number: num, Offset: base, Size: h.tailSize, ETag: etag, Checksum: crc}, nil
 }
 
 // checkManifest refuses to assemble anything but a gapless run of parts
 // covering exactly length bytes.
-func checkManifest(parts []state.Part, length int64) error {
+func checkManifest(parts []state.Part, length int64, checksums bool) error {
 	var off int64
 	for i, p := range parts {
 		switch {
@@ -88,6 +88,8 @@ func checkManifest(parts []state.Part, length int64) error {
 			return fmt.Errorf("part %d covers %d+%d, want offset %d", p.Number, p.Offset, p.Size, off)
 		case p.ETag == "":
 			return fmt.Errorf("part %d has no ETag", p.Number)
+		case checksums && p.Checksum == "":
+			return fmt.Errorf("part %d has no checksum", p.Number)
 		}
 		off += p.Size
 	}
@@ -104,12 +106,18 @@ func (s *Store) complete(ctx context.Context, h handle, parts []state.Part) erro
 	done := make([]types.CompletedPart, len(parts))
 	for i, p := range parts {
 		done[i] = types.CompletedPart{PartNumber: aws.Int32(int32(p.Number)), ETag: aws.String(p.ETag)}
+		if h.checksum == ChecksumCRC32C {
+			done[i].ChecksumCRC32C = aws.String(p.Checksum)
+		}
 	}
-	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	in := &s3.CompleteMultipartUploadInput{
 		Bucket:          &s.cfg.Bucket,
 		Key:             &h.key,
 		UploadId:        &h.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
+	}
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.CompleteMultipartUploadOutput, error) {
+		return s.client.CompleteMultipartUpload(ctx, in)
 	})
 	err = classify("CompleteMultipartUpload", err)
 	if isNotFound(err) {

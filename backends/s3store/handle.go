@@ -32,6 +32,10 @@ const (
 	// supersession is visible in committed state keeps the tail safe from a
 	// gateway that buffers changes and may discard them.
 	HandleStaleTail = "s3.stale_tail"
+	// HandleChecksum is the checksum algorithm the multipart upload was
+	// created with ("crc32c"; absent: none). Every part then carries its
+	// checksum, recorded in the manifest for completion.
+	HandleChecksum = "s3.checksum"
 )
 
 // tailInfix separates the object key from the tail suffix; every tail of an
@@ -46,6 +50,7 @@ type handle struct {
 	tailKey   string
 	tailSize  int64
 	staleTail string
+	checksum  string
 }
 
 func newHandle(key, uploadID string, l layout) map[string]string {
@@ -63,6 +68,7 @@ func handleOf(cfg Config, u *state.Upload) handle {
 		uploadID:  u.Handle[HandleUploadID],
 		tailKey:   u.Handle[HandleTailKey],
 		staleTail: u.Handle[HandleStaleTail],
+		checksum:  u.Handle[HandleChecksum],
 		layout:    layoutFromHandle(u.Handle),
 	}
 	if h.key == "" {

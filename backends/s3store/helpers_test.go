@@ -121,7 +121,23 @@ type memUpload struct {
 
 func newMemUpload(t *testing.T, s *Store, id string, length int64, metadata string) *memUpload {
 	t.Helper()
-	rec := &state.Upload{ID: id, Length: length, Metadata: metadata}
+	return createMemUpload(t, s, &state.Upload{ID: id, Length: length, Metadata: metadata})
+}
+
+// newFinalUpload creates a final concatenation of partials, which the
+// gateway creates with its partials listed.
+func newFinalUpload(t *testing.T, s *Store, id string, length int64, partials []*state.Upload) *memUpload {
+	t.Helper()
+	rec := &state.Upload{ID: id, Length: length}
+	for _, p := range partials {
+		rec.Partials = append(rec.Partials, p.ID)
+	}
+	return createMemUpload(t, s, rec)
+}
+
+func createMemUpload(t *testing.T, s *Store, rec *state.Upload) *memUpload {
+	t.Helper()
+	id := rec.ID
 	h, err := s.Create(context.Background(), rec)
 	if err != nil {
 		t.Fatalf("create %s: %v", id, err)

@@ -14,37 +14,50 @@ import (
 )
 
 // uploadPart sends buf as part num. The body is seekable, so retries
-// rewind it; the payload hash comes with the buffer (bodyOptions).
-func (s *Store) uploadPart(ctx context.Context, h handle, num int, buf *bufpool.Buffer) (string, error) {
-	return s.sendPart(ctx, h, num, buf.Reader(), buf.Len(), s.bodyOptions(buf))
+// rewind it; its digest comes with the buffer (payloadOf). It returns the
+// part's ETag and CRC32C ("" unless the upload has checksums).
+func (s *Store) uploadPart(ctx context.Context, h handle, num int, buf *bufpool.Buffer) (etag, crc string, err error) {
+	return s.sendPart(ctx, h, num, buf.Reader(), buf.Len(), s.payloadOf(buf))
 }
 
 // sendPart is uploadPart for any seekable body.
 func (s *Store) sendPart(ctx context.Context, h handle, num int, body io.ReadSeeker, size int64,
-	opts []func(*s3.Options),
-) (string, error) {
-	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-		Bucket:        &s.cfg.Bucket,
-		Key:           &h.key,
-		UploadId:      &h.uploadID,
-		PartNumber:    aws.Int32(int32(num)),
-		Body:          body,
-		ContentLength: aws.Int64(size),
-	}, opts...)
-	if err != nil {
-		return "", classify("UploadPart", err)
+	pl payload,
+) (etag, crc string, err error) {
+	in := &s3.UploadPartInput{
+		Bucket:         &s.cfg.Bucket,
+		Key:            &h.key,
+		UploadId:       &h.uploadID,
+		PartNumber:     aws.Int32(int32(num)),
+		Body:           body,
+		ContentLength:  aws.Int64(size),
+		ChecksumCRC32C: pl.crc32c,
 	}
-	return aws.ToString(out.ETag), nil
+	out, err := do(ctx, s, func(ctx context.Context) (*s3.UploadPartOutput, error) {
+		return s.client.UploadPart(ctx, in, pl.opts...)
+	})
+	if err != nil {
+		return "", "", classify("UploadPart", err)
+	}
+	return aws.ToString(out.ETag), aws.ToString(pl.crc32c), nil
 }
 
 // putBuffer stores buf as a whole object (a tail).
 func (s *Store) putBuffer(ctx context.Context, key string, buf *bufpool.Buffer) error {
-	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:        &s.cfg.Bucket,
-		Key:           &key,
-		Body:          buf.Reader(),
-		ContentLength: aws.Int64(buf.Len()),
-	}, s.bodyOptions(buf)...)
+	pl := s.payloadOf(buf)
+	return s.putObject(ctx, &s3.PutObjectInput{
+		Bucket:         &s.cfg.Bucket,
+		Key:            &key,
+		Body:           buf.Reader(),
+		ContentLength:  aws.Int64(buf.Len()),
+		ChecksumCRC32C: pl.crc32c,
+	}, pl.opts...)
+}
+
+func (s *Store) putObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) error {
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.PutObjectOutput, error) {
+		return s.client.PutObject(ctx, in, opts...)
+	})
 	return classify("PutObject", err)
 }
 
@@ -63,8 +76,7 @@ func (s *Store) putEmpty(ctx context.Context, u *state.Upload, key string) error
 	if a.ContentDisposition != "" {
 		in.ContentDisposition = aws.String(a.ContentDisposition)
 	}
-	_, err := s.client.PutObject(ctx, in)
-	return classify("PutObject", err)
+	return s.putObject(ctx, in)
 }
 
 // readRange appends size bytes of key from offset to buf.
@@ -72,13 +84,9 @@ func (s *Store) readRange(ctx context.Context, key string, offset, size int64, b
 	if size == 0 {
 		return nil
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: &s.cfg.Bucket,
-		Key:    &key,
-		Range:  aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+size-1)),
-	})
+	out, err := s.getObject(ctx, key, fmt.Sprintf("bytes=%d-%d", offset, offset+size-1))
 	if err != nil {
-		return classify("GetObject", err)
+		return err
 	}
 	defer out.Body.Close()
 	before := buf.Len()
@@ -91,11 +99,21 @@ func (s *Store) readRange(ctx context.Context, key string, offset, size int64, b
 	return nil
 }
 
+// getObject starts a ranged GET; the caller reads and closes the body.
+func (s *Store) getObject(ctx context.Context, key, rng string) (*s3.GetObjectOutput, error) {
+	out, err := do(ctx, s, func(ctx context.Context) (*s3.GetObjectOutput, error) {
+		return s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Range: &rng})
+	})
+	return out, classify("GetObject", err)
+}
+
 func (s *Store) deleteObject(ctx context.Context, key string) error {
 	if key == "" {
 		return nil
 	}
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.DeleteObjectOutput, error) {
+		return s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	})
 	if err := classify("DeleteObject", err); err != nil && !isNotFound(err) {
 		return err
 	}
@@ -112,7 +130,9 @@ func (s *Store) deleteQuietly(ctx context.Context, key string) {
 }
 
 func (s *Store) objectExists(ctx context.Context, key string) (bool, error) {
-	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.HeadObjectOutput, error) {
+		return s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	})
 	err = classify("HeadObject", err)
 	if isNotFound(err) {
 		return false, nil
@@ -121,8 +141,10 @@ func (s *Store) objectExists(ctx context.Context, key string) (bool, error) {
 }
 
 func (s *Store) abort(ctx context.Context, h handle) error {
-	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: &s.cfg.Bucket, Key: &h.key, UploadId: &h.uploadID,
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.AbortMultipartUploadOutput, error) {
+		return s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: &s.cfg.Bucket, Key: &h.key, UploadId: &h.uploadID,
+		})
 	})
 	if err := classify("AbortMultipartUpload", err); err != nil && !isNotFound(err) {
 		return err

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -33,11 +35,11 @@ func (c countingBody) Read(p []byte) (int, error) {
 
 func (c countingBody) Seek(off int64, whence int) (int64, error) { return c.r.Seek(off, whence) }
 
-// filledBuffer is a buffer of s holding data, filled the way Write fills
-// part buffers (hashing on receipt when s signs payloads).
-func filledBuffer(t *testing.T, s *Store, data []byte) *bufpool.Buffer {
+// filledBuffer is a buffer of s for the upload of h holding data, filled
+// the way Write fills part buffers (digesting on receipt).
+func filledBuffer(t *testing.T, s *Store, h handle, data []byte) *bufpool.Buffer {
 	t.Helper()
-	buf, err := s.newBuffer(context.Background(), int64(len(data)))
+	buf, err := s.newBuffer(context.Background(), int64(len(data)), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,39 +61,37 @@ func TestPayloadPasses(t *testing.T) {
 	data := randomBytes(30, 5*MiB)
 	variants := []struct {
 		name     string
-		unsigned bool
-		// hashOnReceipt passes the digest the buffer made while filling.
-		hashOnReceipt bool
-		opt           func(*s3.Options)
-		passes        int64
+		checksum string
+		// onReceipt sends with the digest the buffer made while filling.
+		onReceipt bool
+		opt       func(*s3.Options)
+		passes    int64
 	}{
-		{"SDK default (CRC32 when supported), signed", false, false, func(o *s3.Options) {
+		{"SDK default (CRC32 when supported), signed", ChecksumSHA256, false, func(o *s3.Options) {
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 		}, 2},
-		{"when_required, signed, signer hashes", false, false, nil, 2},
-		{"when_required, signed, hashed on receipt (default on http)", false, true, nil, 1},
-		{"when_required, unsigned_payload=true", true, true, nil, 1},
+		{"when_required, signed, signer hashes", ChecksumSHA256, false, nil, 2},
+		{"checksum=sha256: signed, hashed on receipt", ChecksumSHA256, true, nil, 1},
+		{"checksum=crc32c (default): CRC32C made on receipt", ChecksumCRC32C, true, nil, 1},
+		{"checksum=none", ChecksumNone, true, nil, 1},
 	}
 	for _, v := range variants {
 		c := cfg
-		c.UnsignedPayload = v.unsigned
+		c.Checksum = v.checksum
 		s := newStore(t, c, nil)
 		m := newMemUpload(t, s, "passes", int64(len(data)), "")
 		h := handleOf(c, m.get())
-		buf := filledBuffer(t, s, data)
-		if hashed := buf.Hash() != nil; hashed == v.unsigned {
-			t.Fatalf("%s: buffer hashes on receipt: %v, want %v", v.name, hashed, !v.unsigned)
-		}
-		opts := s.bodyOpts
-		if v.hashOnReceipt {
-			opts = s.bodyOptions(buf)
+		buf := filledBuffer(t, s, h, data)
+		var pl payload
+		if v.onReceipt {
+			pl = s.payloadOf(buf)
 		}
 		if v.opt != nil {
-			opts = append(opts[:len(opts):len(opts)], v.opt)
+			pl.opts = append(pl.opts[:len(pl.opts):len(pl.opts)], v.opt)
 		}
 		var read atomic.Int64
 		start := time.Now()
-		_, err := s.sendPart(context.Background(), h, 1, countingBody{buf.Reader(), &read}, buf.Len(), opts)
+		_, _, err := s.sendPart(context.Background(), h, 1, countingBody{buf.Reader(), &read}, buf.Len(), pl)
 		if err != nil {
 			t.Fatalf("%s: the endpoint refused the part: %v", v.name, err)
 		}
@@ -106,11 +106,13 @@ func TestPayloadPasses(t *testing.T) {
 	}
 }
 
-// TestPayloadHashFromReceiptIsChecked: the digest handed to the signer is
-// what the server verifies the bytes against, so signing stays an integrity
-// check. A digest that does not match the body is refused.
+// TestPayloadHashFromReceiptIsChecked: with checksum=sha256 the digest
+// handed to the signer is what the server verifies the bytes against, so
+// signing stays an integrity check. A digest that does not match the body
+// is refused.
 func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 	cfg := testConfig(t)
+	cfg.Checksum = ChecksumSHA256
 	s := newStore(t, cfg, nil)
 	if !s.signPayload {
 		t.Fatalf("the test endpoint %s is plain http: payloads must be signed", cfg.Endpoint)
@@ -118,18 +120,24 @@ func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 	data := randomBytes(31, 5*MiB)
 	m := newMemUpload(t, s, "hash-check", int64(len(data)), "")
 	h := handleOf(cfg, m.get())
-	buf := filledBuffer(t, s, data)
+	if h.checksum != "" {
+		t.Fatalf("checksum=sha256 created a multipart upload with checksum %q", h.checksum)
+	}
+	buf := filledBuffer(t, s, h, data)
 
 	other := sha256.Sum256(append([]byte{data[0] ^ 1}, data[1:]...))
-	bad := append(s.bodyOpts[:len(s.bodyOpts):len(s.bodyOpts)], withPayloadHash(hex.EncodeToString(other[:])))
-	_, err := s.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), bad)
+	bad := payload{opts: []func(*s3.Options){withPayloadHash(hex.EncodeToString(other[:]))}}
+	_, _, err := s.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), bad)
 	var e *Error
 	if !errors.As(err, &e) || e.Code != "XAmzContentSHA256Mismatch" {
 		t.Fatalf("a part whose signed payload hash does not match its bytes: %v, want XAmzContentSHA256Mismatch", err)
 	}
-	etag, err := s.uploadPart(context.Background(), h, 1, buf)
+	etag, crc, err := s.uploadPart(context.Background(), h, 1, buf)
 	if err != nil {
 		t.Fatalf("the part with its own hash was refused: %v", err)
+	}
+	if crc != "" {
+		t.Fatalf("a signed part reported CRC32C %q", crc)
 	}
 	ch := state.Change{Offset: int64(len(data)), Parts: []state.Part{{Number: 1, Size: int64(len(data)), ETag: etag}}}
 	if err := m.commit(context.Background(), ch); err != nil {
@@ -141,21 +149,83 @@ func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 	}
 }
 
+// TestCRC32CFromReceiptIsChecked: with the default checksum=crc32c the
+// payload is unsigned, so the CRC32C header is the bytes' only protection:
+// the store must refuse a part or tail whose bytes do not match it, and
+// completion must carry every part's checksum.
+func TestCRC32CFromReceiptIsChecked(t *testing.T) {
+	cfg := testConfig(t)
+	s := newStore(t, cfg, nil)
+	data := randomBytes(32, 5*MiB+17)
+	m := newMemUpload(t, s, "crc-check", int64(len(data)), "")
+	h := handleOf(cfg, m.get())
+	if h.checksum != ChecksumCRC32C {
+		t.Fatalf("default configuration created a multipart upload with checksum %q, want crc32c", h.checksum)
+	}
+	buf := filledBuffer(t, s, h, data[:5*MiB])
+	pl := s.payloadOf(buf)
+	want := crc32.Checksum(data[:5*MiB], castagnoli)
+	if pl.crc32c == nil || *pl.crc32c != b64crc(want) {
+		t.Fatalf("payload CRC32C %v, want %s", pl.crc32c, b64crc(want))
+	}
+
+	wrong := pl
+	wrong.crc32c = aws.String(b64crc(want ^ 1))
+	_, _, err := s.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), wrong)
+	if err == nil {
+		t.Fatal("the store accepted a part whose bytes do not match its CRC32C")
+	}
+	t.Logf("a part with a wrong CRC32C: %v", err)
+	tail := filledBuffer(t, s, h, data[5*MiB:])
+	tailPl := s.payloadOf(tail)
+	tailPl.crc32c = aws.String(b64crc(crc32.Checksum(data[5*MiB:], castagnoli) ^ 1))
+	if _, err := s.client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: &cfg.Bucket, Key: aws.String(h.key + ".badtail"), Body: tail.Reader(),
+		ContentLength: aws.Int64(tail.Len()), ChecksumCRC32C: tailPl.crc32c,
+	}, tailPl.opts...); err == nil {
+		t.Fatal("the store accepted a tail whose bytes do not match its CRC32C")
+	}
+
+	etag, crc, err := s.uploadPart(context.Background(), h, 1, buf)
+	if err != nil {
+		t.Fatalf("the part with its own CRC32C was refused: %v", err)
+	}
+	if crc != b64crc(want) {
+		t.Fatalf("uploadPart reported CRC32C %q, want %q", crc, b64crc(want))
+	}
+	// The last part goes through a tail, as a short last body does.
+	ch := state.Change{Offset: 5 * MiB, Parts: []state.Part{{Number: 1, Size: 5 * MiB, ETag: etag, Checksum: crc}}}
+	if err := m.commit(context.Background(), ch); err != nil {
+		t.Fatal(err)
+	}
+	m.write(t, s, data[5*MiB:])
+	m.finish(t, s)
+	if got := getObject(t, s, h.key); !bytes.Equal(got, data) {
+		t.Fatal("the object holds other bytes than were sent")
+	}
+}
+
+func b64crc(v uint32) string {
+	return base64.StdEncoding.EncodeToString([]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
 func TestPayloadIsSignedOnlyOnPlainHTTP(t *testing.T) {
 	cases := []struct {
 		endpoint string
-		unsigned bool
+		checksum string
 		want     bool
 	}{
-		{"", false, false}, // AWS: https
-		{"https://s3.example.com", false, false},
-		{"http://127.0.0.1:9000", false, true},
-		{"HTTP://127.0.0.1:9000", false, true},
-		{"http://127.0.0.1:9000", true, false},
+		{"", ChecksumCRC32C, false}, // AWS: https
+		{"https://s3.example.com", ChecksumSHA256, false},
+		{"http://127.0.0.1:9000", ChecksumSHA256, true},
+		{"HTTP://127.0.0.1:9000", ChecksumSHA256, true},
+		// Bodies without a CRC32C (concatenation parts) stay signed.
+		{"http://127.0.0.1:9000", ChecksumCRC32C, true},
+		{"http://127.0.0.1:9000", ChecksumNone, false},
 	}
 	for _, c := range cases {
-		if got := signsPayload(Config{Endpoint: c.endpoint, UnsignedPayload: c.unsigned}); got != c.want {
-			t.Errorf("endpoint %q unsigned_payload=%v: signed %v, want %v", c.endpoint, c.unsigned, got, c.want)
+		if got := signsPayload(Config{Endpoint: c.endpoint, Checksum: c.checksum}); got != c.want {
+			t.Errorf("endpoint %q checksum=%s: signed %v, want %v", c.endpoint, c.checksum, got, c.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tusgate/tusgate/backends"
@@ -35,9 +34,9 @@ func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, len
 	if length > 0 {
 		rng += fmt.Sprint(offset + length - 1)
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Range: aws.String(rng)})
+	out, err := s.getObject(ctx, key, rng)
 	if err != nil {
-		return nil, classify("GetObject", err)
+		return nil, err
 	}
 	return out.Body, nil
 }

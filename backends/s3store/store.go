@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
@@ -33,9 +33,12 @@ type Store struct {
 	presign *s3.PresignClient
 	pool    *bufpool.Pool
 	log     *slog.Logger
-	// bodyOpts apply to requests carrying part or tail bytes.
-	bodyOpts []func(*s3.Options)
-	// signPayload: buffers hash what they receive for the signer.
+	// unsignedOpts send a body as UNSIGNED-PAYLOAD (see payloadOf).
+	unsignedOpts []func(*s3.Options)
+	// slots hold the SDK calls in flight (see do).
+	slots chan struct{}
+	// signPayload: buffers without a CRC32C hash what they receive for
+	// the signer.
 	signPayload bool
 }
 
@@ -109,14 +112,9 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		pool:    pool,
 		log:     logger,
 
-		signPayload: signsPayload(cfg),
-	}
-	if cfg.UnsignedPayload {
-		// Over https the SDK already sends UNSIGNED-PAYLOAD; this extends it
-		// to plain http, saving the signer's SHA-256 pass over every part.
-		s.bodyOpts = append(s.bodyOpts, func(o *s3.Options) {
-			o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
-		})
+		slots:        make(chan struct{}, conns),
+		signPayload:  signsPayload(cfg),
+		unsignedOpts: []func(*s3.Options){unsignedPayload},
 	}
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
 		err = classify("HeadBucket", err)
@@ -193,11 +191,24 @@ func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string,
 	if a.ContentDisposition != "" {
 		in.ContentDisposition = aws.String(a.ContentDisposition)
 	}
-	out, err := s.client.CreateMultipartUpload(ctx, in)
+	// A final concatenation receives no bytes from clients: its parts are
+	// copied inside the store, which computes no checksum for them.
+	checksum := ""
+	if s.cfg.Checksum == ChecksumCRC32C && !u.Final() {
+		checksum = ChecksumCRC32C
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
+	}
+	out, err := do(ctx, s, func(ctx context.Context) (*s3.CreateMultipartUploadOutput, error) {
+		return s.client.CreateMultipartUpload(ctx, in)
+	})
 	if err != nil {
 		return nil, classify("CreateMultipartUpload", err)
 	}
-	return newHandle(key, aws.ToString(out.UploadId), l), nil
+	hv := newHandle(key, aws.ToString(out.UploadId), l)
+	if checksum != "" {
+		hv[HandleChecksum] = checksum
+	}
+	return hv, nil
 }
 
 // Delete aborts the multipart upload and removes tails and the object.
@@ -215,7 +226,7 @@ func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
 		Bucket: &s.cfg.Bucket, Prefix: aws.String(h.key + tailInfix),
 	})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		page, err := do(ctx, s, func(ctx context.Context) (*s3.ListObjectsV2Output, error) { return p.NextPage(ctx) })
 		if err != nil {
 			return classify("ListObjectsV2", err)
 		}
@@ -233,7 +244,9 @@ func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
 
 // Ping checks that the bucket is reachable.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
+	_, err := do(ctx, s, func(ctx context.Context) (*s3.HeadBucketOutput, error) {
+		return s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
+	})
 	return classify("HeadBucket", err)
 }
 

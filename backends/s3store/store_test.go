@@ -360,7 +360,7 @@ func TestConcat(t *testing.T) {
 			}
 			partials = append(partials, partials[0]) // the same partial twice
 			want = append(want, want[:6*MiB]...)
-			final := newMemUpload(t, s, "final", int64(len(want)), "")
+			final := newFinalUpload(t, s, "final", int64(len(want)), partials)
 			if err := s.Concat(context.Background(), final.get(), partials); err != nil {
 				t.Fatal(err)
 			}

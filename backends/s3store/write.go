@@ -149,7 +149,7 @@ func (w *partWriter) buffer(p span) (*bufpool.Buffer, error) {
 			"more than the memory budget of %d bytes (its parts fit the budget up to offset %d)",
 			backends.ErrTooLarge, w.id, p.start, p.num, size, budget, w.h.layout.reach(budget))
 	}
-	buf, err := w.s.newBuffer(w.ctx, size)
+	buf, err := w.s.newBuffer(w.ctx, size, w.h)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: part buffer: %w", err)
 	}
@@ -169,11 +169,11 @@ func (w *partWriter) launch(buf *bufpool.Buffer, p span) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		etag, err := w.s.uploadPart(w.ctx, w.h, p.num, buf)
+		etag, crc, err := w.s.uploadPart(w.ctx, w.h, p.num, buf)
 		size := buf.Len()
 		buf.Release()
 		<-w.slots
-		w.finished(state.Part{Number: p.num, Offset: p.start, Size: size, ETag: etag}, err)
+		w.finished(state.Part{Number: p.num, Offset: p.start, Size: size, ETag: etag, Checksum: crc}, err)
 	}()
 }
 

@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&o.tusgateAltBin, "tusgate-alt", "", "a second tusgate binary (e.g. an earlier build), run as method tusgate-alt with the same settings, so two builds are compared in the same minutes")
 	flag.StringVar(&o.tusdBin, "tusd", "tusd", "tusd binary")
 	flag.StringVar(&o.tusgateArgs, "tusgate-args", "", "extra tusgate flags, space-separated")
-	flag.StringVar(&o.storeQuery, "tusgate-store-options", "", "extra options for tusgate's s3:// URL, e.g. unsigned_payload=true&concurrency=5")
+	flag.StringVar(&o.storeQuery, "tusgate-store-options", "", "extra options for tusgate's s3:// URL, e.g. checksum=none&concurrency=5")
 	flag.StringVar(&o.tusgateEnv, "tusgate-env", "", "extra environment for tusgate, space-separated KEY=VALUE (e.g. GOMEMLIMIT=96MiB)")
 	flag.StringVar(&o.tusdArgs, "tusd-args", "", "extra tusd flags, space-separated")
 	flag.StringVar(&o.scenarios, "scenarios", "1x1GiB,16x64MiB", "comma-separated COUNTxSIZE: COUNT concurrent uploads of SIZE")

@@ -59,6 +59,7 @@ func parseStandalone(rawURL string) (*redis.Options, error) {
 		return nil, parseError(err)
 	}
 	failFast(queryOf(rawURL), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+	smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 	// ParseURL accepts neither of these, so they are always ours.
 	o.DialerRetries = 1
 	o.ContextTimeoutEnabled = true
@@ -163,6 +164,7 @@ func parseSentinel(scheme, rest string) (*redis.FailoverOptions, error) {
 		o.Password, _ = m.user.Password()
 	}
 	failFast(q, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+	smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 	if !q.Has("dialer_retries") {
 		o.DialerRetries = 1
 	}
@@ -191,11 +193,28 @@ func parseCluster(scheme, rest string) (*redis.ClusterOptions, error) {
 		return nil, parseError(err)
 	}
 	failFast(m.query, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+	smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 	if !m.query.Has("dialer_retries") {
 		o.DialerRetries = 1
 	}
 	o.ContextTimeoutEnabled = true
 	return o, nil
+}
+
+// connBuffer sizes the read and write buffers of every Redis connection,
+// pipelines included, unless the URL sets pipeline_*_buffer_size. Records,
+// manifests and scripts are small; the go-redis defaults (32 KiB, and
+// 128 KiB for pipelines, per direction) were the largest share of the
+// gateway's heap, and more connections open as more uploads run at once.
+// Larger replies (a long manifest) still arrive whole, in more reads.
+const connBuffer = 8 << 10
+
+func smallBuffers(sizes ...*int) {
+	for _, p := range sizes {
+		if *p == 0 {
+			*p = connBuffer
+		}
+	}
 }
 
 // failFast applies the short timeouts and disables command retries (a

@@ -2,7 +2,9 @@ package redisstore_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -207,5 +209,42 @@ func TestExpired(t *testing.T) {
 	}
 	if sc := e.raw.ZScore(ctx, e.prefix+":expiry", extended).Val(); int64(sc) != now.Add(time.Hour).UnixMilli() {
 		t.Fatalf("extended upload's index score %v, want its new expiry", sc)
+	}
+}
+
+// TestFullManifestRoundTrips: the manifest of an upload with S3's 10,000
+// parts (about 1 MiB) is written and read back whole, although every
+// connection's buffers are only connBuffer bytes.
+func TestFullManifestRoundTrips(t *testing.T) {
+	t.Parallel()
+	const n, size = 10000, 8 << 20
+	s, ctx, id := newEnv(t, testenv.RedisURL(t)).open(t), ctxT(t), newID(t)
+	if err := s.Create(ctx, &state.Upload{ID: id, Length: n * size}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock(ctx)
+	want := make([]state.Part, n)
+	for i := range want {
+		want[i] = state.Part{Number: i + 1, Offset: int64(i) * size, Size: size,
+			ETag: fmt.Sprintf(`"%032x"`, i*7919), Checksum: fmt.Sprintf("%08x==", i)}
+	}
+	// Committed in runs, as a long upload commits them.
+	for off := 0; off < n; off += 2500 {
+		run := want[off : off+2500]
+		last := run[len(run)-1]
+		if err := s.Commit(ctx, id, l.Token(), int64(off)*size, state.Change{Offset: last.Offset + last.Size, Parts: run}); err != nil {
+			t.Fatalf("commit parts from %d: %v", off+1, err)
+		}
+	}
+	got, err := s.Parts(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read back %d parts, want the %d committed (first %+v)", len(got), len(want), got[:min(len(got), 1)])
 	}
 }
