@@ -28,9 +28,10 @@ type bodyReader struct {
 	// have lost the upload to another replica without knowing yet.
 	validUntil func() time.Time
 
-	mu     sync.Mutex
-	reason error
-	failed bool // a read failed: the connection must not be reused
+	mu       sync.Mutex
+	reason   error
+	failed   bool // a read failed: the connection must not be reused
+	finished bool // done was called: the response is no longer ours
 }
 
 func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration, validUntil func() time.Time) *bodyReader {
@@ -71,12 +72,16 @@ func (b *bodyReader) interrupted() error {
 }
 
 // interrupt ends the body with reason at the next (or the blocked) Read.
+// After done it does nothing: the server may have recycled the response.
 func (b *bodyReader) interrupt(reason error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished {
+		return
+	}
 	if b.reason == nil {
 		b.reason = reason
 	}
-	b.mu.Unlock()
 	_ = b.rc.SetReadDeadline(time.Now())
 }
 
@@ -88,6 +93,7 @@ func (b *bodyReader) interrupt(reason error) {
 // bytes may still be on the wire.
 func (b *bodyReader) done() {
 	b.mu.Lock()
+	b.finished = true
 	cut := b.failed || b.reason != nil
 	b.mu.Unlock()
 	if cut {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -111,10 +110,10 @@ type Gateway struct {
 	reader     backends.RangeReader
 	extensions string
 
-	// shutdown is closed when the server begins shutting down, so that
+	// shutdown is cancelled when the server begins shutting down, so that
 	// in-flight bodies stop reading and store what they received.
-	shutdown     chan struct{}
-	shutdownOnce sync.Once
+	shutdown      context.Context
+	beginShutdown context.CancelFunc
 }
 
 // New builds a gateway over the given state store, locker and backend.
@@ -128,10 +127,10 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 	}
 	g := &Gateway{
 		cfg: cfg, store: store, locker: locker, backend: backend,
-		log:      cfg.Logger,
-		shutdown: make(chan struct{}),
-		metrics:  newMetrics(cfg.Registerer),
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
 	}
+	g.shutdown, g.beginShutdown = context.WithCancel(context.Background())
 	g.concater, _ = backend.(backends.Concater)
 	g.reader, _ = backend.(backends.RangeReader)
 	g.extensions = g.extensionList()
@@ -156,7 +155,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.echo.Ser
 
 // BeginShutdown makes in-flight uploads stop reading, store what they have
 // received and answer; call it before http.Server.Shutdown.
-func (g *Gateway) BeginShutdown() { g.shutdownOnce.Do(func() { close(g.shutdown) }) }
+func (g *Gateway) BeginShutdown() { g.beginShutdown() }
 
 func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()

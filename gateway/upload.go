@@ -112,23 +112,16 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	// stored and committed (invariant 6). Only a lost lease cancels it.
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	// The watcher must be gone before we return: it touches the response,
-	// which the server recycles for the next request.
-	stop, watched := make(chan struct{}), make(chan struct{})
-	defer func() { close(stop); <-watched }()
-	go func() {
-		defer close(watched)
-		select {
-		case <-lease.ReleaseRequested():
-			guard.interrupt(errTakenOver)
-		case <-lease.Lost():
-			guard.interrupt(state.ErrFenced)
-			cancel()
-		case <-g.shutdown:
-			guard.interrupt(errShuttingDown)
-		case <-stop:
-		}
-	}()
+	// A takeover, a lost lease or shutdown ends the body. AfterFunc starts
+	// no goroutine until one happens; one firing after the body is done
+	// finds the guard done and leaves the (recycled) response alone.
+	for _, stop := range []func() bool{
+		context.AfterFunc(lease.ReleaseRequested(), func() { guard.interrupt(errTakenOver) }),
+		context.AfterFunc(lease.Lost(), func() { guard.interrupt(state.ErrFenced); cancel() }),
+		context.AfterFunc(g.shutdown, func() { guard.interrupt(errShuttingDown) }),
+	} {
+		defer stop()
+	}
 
 	lim := &limitedBody{r: guard, n: limit}
 	var body io.Reader = lim

@@ -194,12 +194,14 @@ type Locker interface {
 // Lease is a granted lock. It is renewed in the background until Unlock.
 type Lease interface {
 	Token() Token
-	// Lost is closed when the lease could not be renewed and may now belong
-	// to someone else; the holder must stop and must not report success.
-	Lost() <-chan struct{}
-	// ReleaseRequested is closed when another request wants the upload; the
-	// holder should save what it has and unlock promptly.
-	ReleaseRequested() <-chan struct{}
+	// Lost is cancelled when the lease could not be renewed and may now
+	// belong to someone else; the holder must stop and must not report
+	// success. Lost and ReleaseRequested are contexts so that holders can
+	// react with context.AfterFunc, without a goroutine per lease waiting.
+	Lost() context.Context
+	// ReleaseRequested is cancelled when another request wants the upload;
+	// the holder should save what it has and unlock promptly.
+	ReleaseRequested() context.Context
 	// ValidUntil is the local-clock instant until which the lease is surely
 	// still held (last successful grant or renewal, measured before it was
 	// sent, plus the lease time). A holder that was paused (GC, SIGSTOP, a

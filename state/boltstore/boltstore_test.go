@@ -140,7 +140,7 @@ func TestClosedStoreIsUnavailableAndLosesLeases(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	select {
-	case <-ls.Lost():
+	case <-ls.Lost().Done():
 	default:
 		t.Error("lease not Lost after Close")
 	}

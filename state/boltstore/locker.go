@@ -72,14 +72,9 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 
 // grantLocked records a new grant and starts its renewals. mu is held.
 func (s *Store) grantLocked(id string, tok state.Token, now time.Time) *lease {
-	l := &lease{
-		s:        s,
-		id:       id,
-		tok:      tok,
-		lost:     make(chan struct{}),
-		released: make(chan struct{}),
-		done:     make(chan struct{}),
-	}
+	l := &lease{s: s, id: id, tok: tok, done: make(chan struct{})}
+	l.lost, l.lose = context.WithCancel(context.Background())
+	l.released, l.askRelease = context.WithCancel(context.Background())
 	s.grants[id] = &grant{tok: tok, deadline: now.Add(s.ttl), lease: l, ended: make(chan struct{})}
 	s.renewals.Add(1)
 	go l.renew()
@@ -123,13 +118,15 @@ type lease struct {
 	id  string
 	tok state.Token
 
-	lost, released, done            chan struct{}
-	lostOnce, releaseOnce, doneOnce sync.Once
+	lost, released   context.Context
+	lose, askRelease context.CancelFunc
+	done             chan struct{}
+	doneOnce         sync.Once
 }
 
 func (l *lease) Token() state.Token                { return l.tok }
-func (l *lease) Lost() <-chan struct{}             { return l.lost }
-func (l *lease) ReleaseRequested() <-chan struct{} { return l.released }
+func (l *lease) Lost() context.Context             { return l.lost }
+func (l *lease) ReleaseRequested() context.Context { return l.released }
 
 // ValidUntil implements state.Lease: the grant's deadline while this lease
 // still owns it.
@@ -142,8 +139,8 @@ func (l *lease) ValidUntil() time.Time {
 	return time.Time{}
 }
 
-func (l *lease) markLost()       { l.lostOnce.Do(func() { close(l.lost) }) }
-func (l *lease) requestRelease() { l.releaseOnce.Do(func() { close(l.released) }) }
+func (l *lease) markLost()       { l.lose() }
+func (l *lease) requestRelease() { l.askRelease() }
 
 // Unlock ends the grant if it is still this lease's; a lapsed lease leaves
 // its successor alone. Safe to call more than once.

@@ -105,7 +105,7 @@ func TestLeaseLostWhenRedisStaysDown(t *testing.T) {
 	}
 	defer l.Unlock(ctx)
 	srv.Stop(t)
-	waitClosed(t, l.Lost(), "Lost while Redis is down")
+	waitClosed(t, l.Lost().Done(), "Lost while Redis is down")
 }
 
 // Records, manifests, locks and fencing survive a restart (AOF, fsync

@@ -67,39 +67,33 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 	}
 }
 
-// lease is a granted lock, renewed in the background every LeaseTTL/3.
+// lease is a granted lock, renewed by the store's renewer every LeaseTTL/3.
 type lease struct {
 	s   *Store
 	id  string
 	tok state.Token
 
-	lost        chan struct{}
-	lostOnce    sync.Once
-	release     chan struct{}
-	releaseOnce sync.Once
+	lost       context.Context
+	lose       context.CancelFunc
+	lostOnce   sync.Once
+	release    context.Context
+	askRelease context.CancelFunc
 
 	// validUntil is lastOK + TTL in unix nanoseconds; 0 once lost.
 	validUntil atomic.Int64
 
-	stop       chan struct{} // closed by Unlock to end renewals
-	renewDone  chan struct{}
 	unlockOnce sync.Once
 	unlockErr  error
 }
 
 func (s *Store) newLease(id string, tok state.Token, granted time.Time) (*lease, error) {
-	l := &lease{
-		s: s, id: id, tok: tok,
-		lost:      make(chan struct{}),
-		release:   make(chan struct{}),
-		stop:      make(chan struct{}),
-		renewDone: make(chan struct{}),
-	}
+	l := &lease{s: s, id: id, tok: tok}
+	l.lost, l.lose = context.WithCancel(context.Background())
+	l.release, l.askRelease = context.WithCancel(context.Background())
 	l.validUntil.Store(granted.Add(s.opts.LeaseTTL).UnixNano())
 	s.notify.addLease(l)
-	if !s.goBackground(func() { l.keepAlive(granted) }) {
+	if !s.renew.add(l, granted) {
 		s.notify.removeLease(l)
-		close(l.renewDone)
 		_ = l.Unlock(context.Background())
 		return nil, fmt.Errorf("redisstore: lock %s: %w: store closed", id, state.ErrUnavailable)
 	}
@@ -107,14 +101,14 @@ func (s *Store) newLease(id string, tok state.Token, granted time.Time) (*lease,
 }
 
 func (l *lease) Token() state.Token                { return l.tok }
-func (l *lease) Lost() <-chan struct{}             { return l.lost }
-func (l *lease) ReleaseRequested() <-chan struct{} { return l.release }
+func (l *lease) Lost() context.Context             { return l.lost }
+func (l *lease) ReleaseRequested() context.Context { return l.release }
 
 func (l *lease) markLost(reason string) {
 	l.validUntil.Store(0)
 	l.lostOnce.Do(func() {
 		l.s.log.Warn("lease lost", "upload", l.id, "token", uint64(l.tok), "reason", reason)
-		close(l.lost)
+		l.lose()
 	})
 }
 
@@ -122,48 +116,7 @@ func (l *lease) markLost(reason string) {
 func (l *lease) ValidUntil() time.Time { return time.Unix(0, l.validUntil.Load()) }
 
 func (l *lease) requestRelease() {
-	l.releaseOnce.Do(func() { close(l.release) })
-}
-
-// keepAlive renews the lease until Unlock or Close. A renewal that finds
-// another token closes Lost at once; failing renewals close it once the
-// lease may have lapsed (granted is measured before the grant was sent, so
-// the local view never outlives the server's).
-func (l *lease) keepAlive(granted time.Time) {
-	defer close(l.renewDone)
-	ttl := l.s.opts.LeaseTTL
-	every := ttl / 3
-	t := time.NewTicker(every)
-	defer t.Stop()
-	lastOK := granted
-	k := l.s.keysFor(l.id)
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-l.s.closing:
-			l.markLost("store closed")
-			return
-		case <-t.C:
-		}
-		sent := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		ok, err := l.s.scripts.renew.Run(ctx, l.s.client, []string{k.lock}, uint64(l.tok), ttl.Milliseconds()).Int64()
-		cancel()
-		switch {
-		case err == nil && ok == 1:
-			lastOK = sent
-			l.validUntil.Store(sent.Add(ttl).UnixNano())
-		case err == nil:
-			l.markLost("lock taken over or expired")
-			return
-		case time.Since(lastOK) >= ttl:
-			l.markLost("renewal failed until the lease lapsed: " + err.Error())
-			return
-		default:
-			l.s.log.Warn("lease renewal failed; retrying", "upload", l.id, "err", err)
-		}
-	}
+	l.askRelease()
 }
 
 // Unlock stops renewals and deletes the lock if it still holds this
@@ -173,8 +126,7 @@ func (l *lease) keepAlive(granted time.Time) {
 func (l *lease) Unlock(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	l.unlockOnce.Do(func() {
-		close(l.stop)
-		<-l.renewDone
+		l.s.renew.remove(l)
 		l.s.notify.removeLease(l)
 		k := l.s.keysFor(l.id)
 		err := l.s.scripts.unlock.Run(ctx, l.s.client, []string{k.lock, k.waiting}, uint64(l.tok), k.channel).Err()

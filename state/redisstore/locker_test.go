@@ -54,7 +54,7 @@ func TestTwoStoresContend(t *testing.T) {
 	if !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("lock while held until ctx ends: %v, want ErrLocked", err)
 	}
-	waitClosed(t, held.ReleaseRequested(), "ReleaseRequested after a peer's Lock")
+	waitClosed(t, held.ReleaseRequested().Done(), "ReleaseRequested after a peer's Lock")
 
 	type result struct {
 		l   state.Lease
@@ -94,7 +94,7 @@ func TestTwoStoresContend(t *testing.T) {
 	if err := b.Commit(ctx, id, r.l.Token(), 4, state.Change{Offset: 6}); err != nil {
 		t.Fatalf("new holder commit: %v", err)
 	}
-	if isClosed(r.l.Lost()) {
+	if isClosed(r.l.Lost().Done()) {
 		t.Fatal("new lease reported lost")
 	}
 }
@@ -134,7 +134,7 @@ func TestPausedHolderIsFenced(t *testing.T) {
 	if err := a.Delete(ctx, id, old.Token()); !errors.Is(err, state.ErrFenced) {
 		t.Fatalf("paused holder delete: %v, want ErrFenced", err)
 	}
-	waitClosed(t, old.Lost(), "Lost of the lapsed lease")
+	waitClosed(t, old.Lost().Done(), "Lost of the lapsed lease")
 	// Its Unlock must not release the new holder's lock.
 	if err := old.Unlock(ctx); err != nil {
 		t.Fatalf("unlock of lost lease: %v", err)
@@ -164,7 +164,7 @@ func TestLeaseRenewed(t *testing.T) {
 	defer l.Unlock(ctx)
 	deadline := time.Now().Add(2 * testLease)
 	for time.Now().Before(deadline) {
-		if isClosed(l.Lost()) {
+		if isClosed(l.Lost().Done()) {
 			t.Fatal("lease lost although nobody took it")
 		}
 		time.Sleep(100 * time.Millisecond)

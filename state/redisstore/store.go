@@ -20,13 +20,14 @@ type Store struct {
 	log     *slog.Logger
 	scripts scripts
 	notify  *notifier
+	renew   *renewer
 
 	closing   chan struct{} // closed by Close; stops lease renewals
 	closeOnce sync.Once
 	closeErr  error
 	mu        sync.Mutex // guards closed and wg.Add against Close
 	closed    bool
-	wg        sync.WaitGroup // lease renewal goroutines and the notifier
+	wg        sync.WaitGroup // the lease renewer and the notifier
 }
 
 var (
@@ -73,6 +74,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, s.fail("connect to "+redact(rawURL), err)
 	}
 	s.notify = newNotifier(s)
+	s.renew = newRenewer(s)
+	s.goBackground(s.renew.run)
 	return s, nil
 }
 

@@ -86,10 +86,10 @@ func testLockUnlock(t *testing.T, h Harness) {
 	if ls == nil {
 		t.Fatal("Lock returned a nil lease without error")
 	}
-	if isClosed(ls.Lost()) {
+	if isClosed(ls.Lost().Done()) {
 		t.Fatal("Lost is closed on a fresh lease")
 	}
-	if isClosed(ls.ReleaseRequested()) {
+	if isClosed(ls.ReleaseRequested().Done()) {
 		t.Fatal("ReleaseRequested is closed with nobody waiting")
 	}
 	mustUnlock(t, ls)
@@ -119,8 +119,8 @@ func testReleaseRequest(t *testing.T, h Harness) {
 	id := newID(t)
 	a := mustLock(t, l, id)
 	waiter := lockAsync(l, id)
-	waitClosed(t, a.ReleaseRequested(), "holder's ReleaseRequested while another Lock waits")
-	if isClosed(a.Lost()) {
+	waitClosed(t, a.ReleaseRequested().Done(), "holder's ReleaseRequested while another Lock waits")
+	if isClosed(a.Lost().Done()) {
 		t.Fatal("a release request made the holder's lease Lost")
 	}
 	select {
@@ -133,7 +133,7 @@ func testReleaseRequest(t *testing.T, h Harness) {
 	if b.Token() <= a.Token() {
 		t.Fatalf("new grant token %d not above the previous %d", b.Token(), a.Token())
 	}
-	if isClosed(b.ReleaseRequested()) {
+	if isClosed(b.ReleaseRequested().Done()) {
 		t.Fatal("new holder's ReleaseRequested closed with nobody waiting")
 	}
 }
@@ -144,9 +144,9 @@ func testLockTimeout(t *testing.T, h Harness) {
 	mustCreate(t, s, u)
 	a := mustLock(t, l, u.ID)
 	wantHeld(t, l, u.ID, "Lock on a held upload")
-	waitClosed(t, a.ReleaseRequested(), "holder's ReleaseRequested after a Lock gave up")
+	waitClosed(t, a.ReleaseRequested().Done(), "holder's ReleaseRequested after a Lock gave up")
 	// The holder ignored the request and still owns the upload.
-	if isClosed(a.Lost()) {
+	if isClosed(a.Lost().Done()) {
 		t.Fatal("holder's lease Lost after a competing Lock gave up")
 	}
 	mustCommit(t, s, u.ID, a.Token(), 0, state.Change{Offset: 1})
@@ -170,7 +170,7 @@ func testUnlockTwice(t *testing.T, h Harness) {
 	}
 	// The stale Unlock must not have released the new holder.
 	wantHeld(t, l, u.ID, "after a stale Unlock")
-	if isClosed(b.Lost()) {
+	if isClosed(b.Lost().Done()) {
 		t.Fatal("new holder's lease Lost after a stale Unlock")
 	}
 	mustCommit(t, s, u.ID, b.Token(), 0, state.Change{Offset: 1})
@@ -181,7 +181,7 @@ func testNoCrossContention(t *testing.T, h Harness) {
 	id1, id2 := newID(t), newID(t)
 	a := mustLock(t, l, id1)
 	b := mustLock(t, l, id2)
-	if isClosed(a.ReleaseRequested()) || isClosed(b.ReleaseRequested()) {
+	if isClosed(a.ReleaseRequested().Done()) || isClosed(b.ReleaseRequested().Done()) {
 		t.Fatal("locking one upload asked the holder of another to release")
 	}
 	mustUnlock(t, b)
@@ -196,7 +196,7 @@ func testRenewal(t *testing.T, h Harness) {
 	// Longer than the short lease times harnesses configure: only renewal
 	// keeps the lease.
 	select {
-	case <-a.Lost():
+	case <-a.Lost().Done():
 		t.Fatal("lease Lost while held and renewed")
 	case <-time.After(1500 * time.Millisecond):
 	}
@@ -297,7 +297,7 @@ func testPeerContend(t *testing.T, h Harness) {
 
 	a := mustLock(t, l1, u.ID)
 	wantHeld(t, l2, u.ID, "peer Lock while the first client holds")
-	waitClosed(t, a.ReleaseRequested(), "holder's ReleaseRequested after a peer's Lock")
+	waitClosed(t, a.ReleaseRequested().Done(), "holder's ReleaseRequested after a peer's Lock")
 
 	waiter := lockAsync(l2, u.ID)
 	mustUnlock(t, a)
@@ -311,7 +311,7 @@ func testPeerContend(t *testing.T, h Harness) {
 
 	// And the other way round.
 	back := lockAsync(l1, u.ID)
-	waitClosed(t, b.ReleaseRequested(), "peer holder's ReleaseRequested after the first client's Lock")
+	waitClosed(t, b.ReleaseRequested().Done(), "peer holder's ReleaseRequested after the first client's Lock")
 	mustUnlock(t, b)
 	c := awaitGrant(t, back, "first client waiter after the peer's Unlock")
 	if c.Token() <= b.Token() {
@@ -351,7 +351,7 @@ func testExpireLost(t *testing.T, h Harness) {
 	h.Expire(t, u.ID)
 	wantErr(t, "Commit by a holder whose lease lapsed",
 		s.Commit(opCtx(t), u.ID, a.Token(), 5, rejectedChange(5)), state.ErrFenced)
-	waitClosed(t, a.Lost(), "Lost of a lapsed lease")
+	waitClosed(t, a.Lost().Done(), "Lost of a lapsed lease")
 	if v := a.ValidUntil(); v.After(time.Now()) {
 		t.Fatalf("ValidUntil %v is still ahead after the lease was lost", v)
 	}
@@ -391,14 +391,14 @@ func testExpireTakeover(peer bool) func(t *testing.T, h Harness) {
 		want.Offset = 5
 		sameUpload(t, mustGet(t, s2, u.ID), want)
 		sameParts(t, mustParts(t, s2, u.ID), []state.Part{{Number: 1, Size: 5, ETag: "a"}})
-		waitClosed(t, a.Lost(), "old holder's Lost after takeover")
+		waitClosed(t, a.Lost().Done(), "old holder's Lost after takeover")
 
 		mustCommit(t, s2, u.ID, b.Token(), 5, state.Change{Offset: 10})
 
 		// The old holder's Unlock must not release the new holder's lease.
 		_ = a.Unlock(opCtx(t))
 		wantHeld(t, l1, u.ID, "after the lapsed holder's Unlock")
-		if isClosed(b.Lost()) {
+		if isClosed(b.Lost().Done()) {
 			t.Fatal("new holder's lease Lost after the old holder's Unlock")
 		}
 		mustCommit(t, s2, u.ID, b.Token(), 10, state.Change{Offset: 11})
