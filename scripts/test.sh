@@ -60,9 +60,17 @@ step "go test -race (state stores, locks, buffer pool, gateway)"
 go test -race -count=1 -timeout 10m ./state/... ./backends/bufpool/ ./gateway/
 
 step "fuzzing the header parsers ($fuzztime each)"
+fuzzlog=$(mktemp)
 for target in $(go test -list '^Fuzz' ./gateway/ | grep '^Fuzz'); do
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ./gateway/ >/dev/null
+  # Quiet unless it fails; then the fuzzer's report (and any crasher it
+  # wrote under gateway/testdata/fuzz) is what CI shows.
+  if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ./gateway/ >"$fuzzlog" 2>&1; then
+    cat "$fuzzlog"
+    echo "FAIL $target"
+    exit 1
+  fi
   echo "ok  $target"
 done
+rm -f "$fuzzlog"
 
 step "all tests passed"
