@@ -43,29 +43,39 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 		return nil, invalidID(id)
 	}
 	k := s.keysFor(id)
-	var rec *redis.MapStringStringCmd
-	var locked *redis.IntCmd
 	// Lock first: Redis runs the two in order (other clients' scripts may
 	// run between them), and a lock seen free cannot have committed
 	// anything the record read then misses; the other order could pair an
 	// old offset with a lock released meanwhile.
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		locked = p.Exists(ctx, k.lock)
-		rec = p.HGetAll(ctx, k.record)
-		return nil
-	})
+	locked, rec, err := s.existsThenHash(ctx, k.lock, k.record)
 	if err != nil {
 		return nil, s.fail("get "+id, err)
 	}
-	if len(rec.Val()) == 0 {
+	if len(rec) == 0 {
 		return nil, fmt.Errorf("redisstore: get %s: %w", id, state.ErrNotFound)
 	}
-	u, err := decodeRecord(rec.Val())
+	u, err := decodeRecord(rec)
 	if err != nil {
 		return nil, err
 	}
-	u.Locked = locked.Val() == 1
+	u.Locked = locked
 	return u, nil
+}
+
+// existsThenHash reads, in one round trip and in this order, whether key
+// exists and the hash at hashKey.
+func (s *Store) existsThenHash(ctx context.Context, key, hashKey string) (bool, map[string]string, error) {
+	var exists *redis.IntCmd
+	var hash *redis.MapStringStringCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, key)
+		hash = p.HGetAll(ctx, hashKey)
+		return nil
+	})
+	if err != nil {
+		return false, nil, err
+	}
+	return exists.Val() == 1, hash.Val(), nil
 }
 
 // Parts returns the manifest ordered by part number.
@@ -74,20 +84,14 @@ func (s *Store) Parts(ctx context.Context, id string) ([]state.Part, error) {
 		return nil, invalidID(id)
 	}
 	k := s.keysFor(id)
-	var exists *redis.IntCmd
-	var manifest *redis.MapStringStringCmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		exists = p.Exists(ctx, k.record)
-		manifest = p.HGetAll(ctx, k.manifest)
-		return nil
-	})
+	exists, manifest, err := s.existsThenHash(ctx, k.record, k.manifest)
 	if err != nil {
 		return nil, s.fail("parts of "+id, err)
 	}
-	if exists.Val() == 0 {
+	if !exists {
 		return nil, fmt.Errorf("redisstore: parts of %s: %w", id, state.ErrNotFound)
 	}
-	return decodeManifest(manifest.Val())
+	return decodeManifest(manifest)
 }
 
 // Commit applies ch atomically if tok holds the upload's lock and the stored
