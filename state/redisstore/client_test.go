@@ -109,3 +109,38 @@ func TestChannelNames(t *testing.T) {
 		t.Fatal("prefix with braces accepted")
 	}
 }
+
+// Every URL form gets connBuffer-sized connection buffers, pipelines too,
+// unless the URL sets the pipeline ones.
+func TestParseSetsSmallConnectionBuffers(t *testing.T) {
+	sizes := func(r, w, pr, pw int) []int { return []int{r, w, pr, pw} }
+	want := []int{connBuffer, connBuffer, connBuffer, connBuffer}
+	o, err := parseStandalone("redis://h/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(o.ReadBufferSize, o.WriteBufferSize, o.PipelineReadBufferSize, o.PipelineWriteBufferSize); !slices.Equal(got, want) {
+		t.Errorf("standalone buffers %v, want %v", got, want)
+	}
+	f, err := parseSentinel("redis", "s1/m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(f.ReadBufferSize, f.WriteBufferSize, f.PipelineReadBufferSize, f.PipelineWriteBufferSize); !slices.Equal(got, want) {
+		t.Errorf("sentinel buffers %v, want %v", got, want)
+	}
+	c, err := parseCluster("redis", "n1,n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(c.ReadBufferSize, c.WriteBufferSize, c.PipelineReadBufferSize, c.PipelineWriteBufferSize); !slices.Equal(got, want) {
+		t.Errorf("cluster buffers %v, want %v", got, want)
+	}
+	o, err = parseStandalone("redis://h/0?pipeline_read_buffer_size=65536")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.PipelineReadBufferSize != 65536 || o.ReadBufferSize != connBuffer {
+		t.Errorf("URL pipeline_read_buffer_size=65536: pipeline read %d, read %d", o.PipelineReadBufferSize, o.ReadBufferSize)
+	}
+}

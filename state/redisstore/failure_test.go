@@ -66,13 +66,7 @@ func TestOperationsFailFastWhenRedisDown(t *testing.T) {
 	s := e.open(t)
 	ctx := ctxT(t)
 	id := newID(t)
-	if err := s.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := createLocked(t, ctx, s, &state.Upload{ID: id, Length: 10})
 	srv.Stop(t)
 
 	ops := map[string]func(context.Context) error{
@@ -118,13 +112,7 @@ func TestRestartKeepsRecords(t *testing.T) {
 	ctx := ctxT(t)
 	id := newID(t)
 	exp := time.Now().Add(time.Hour)
-	if err := s.Create(ctx, &state.Upload{ID: id, Length: 10, Metadata: "k dg==", ExpiresAt: exp}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := createLocked(t, ctx, s, &state.Upload{ID: id, Length: 10, Metadata: "k dg==", ExpiresAt: exp})
 	if err := s.Commit(ctx, id, l.Token(), 0, state.Change{Offset: 4, Parts: []state.Part{{Number: 1, Size: 4, ETag: "x"}}}); err != nil {
 		t.Fatal(err)
 	}

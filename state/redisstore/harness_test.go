@@ -140,3 +140,16 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// createLocked creates u in s and takes its lease; the caller unlocks.
+func createLocked(t *testing.T, ctx context.Context, s *redisstore.Store, u *state.Upload) state.Lease {
+	t.Helper()
+	if err := s.Create(ctx, u); err != nil {
+		t.Fatalf("create %s: %v", u.ID, err)
+	}
+	l, err := s.Lock(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("lock %s: %v", u.ID, err)
+	}
+	return l
+}

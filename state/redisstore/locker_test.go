@@ -37,19 +37,13 @@ func TestTwoStoresContend(t *testing.T) {
 	a, b := e.open(t), e.open(t)
 	ctx := ctxT(t)
 	id := newID(t)
-	if err := a.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
-		t.Fatal(err)
-	}
-	held, err := a.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	held := createLocked(t, ctx, a, &state.Upload{ID: id, Length: 10})
 	if u, err := b.Get(ctx, id); err != nil || !u.Locked {
 		t.Fatalf("peer Get while held: locked=%v err=%v, want locked", u != nil && u.Locked, err)
 	}
 
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err = b.Lock(short, id)
+	_, err := b.Lock(short, id)
 	cancel()
 	if !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("lock while held until ctx ends: %v, want ErrLocked", err)
@@ -107,13 +101,7 @@ func TestPausedHolderIsFenced(t *testing.T) {
 	a, b := e.open(t), e.open(t)
 	ctx := ctxT(t)
 	id := newID(t)
-	if err := a.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
-		t.Fatal(err)
-	}
-	old, err := a.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := createLocked(t, ctx, a, &state.Upload{ID: id, Length: 10})
 	defer old.Unlock(ctx)
 	e.expire(t, id) // the holder "pauses": its lease lapses
 	cur, err := b.Lock(ctx, id)

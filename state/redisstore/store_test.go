@@ -57,16 +57,10 @@ func TestCommitAppliesChange(t *testing.T) {
 	s := e.open(t)
 	ctx := ctxT(t)
 	id := newID(t)
-	if err := s.Create(ctx, &state.Upload{ID: id, Length: -1, Handle: map[string]string{"a": "1", "b": "2"}}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := createLocked(t, ctx, s, &state.Upload{ID: id, Length: -1, Handle: map[string]string{"a": "1", "b": "2"}})
 	defer l.Unlock(ctx)
 	exp := time.Now().Add(time.Hour)
-	err = s.Commit(ctx, id, l.Token(), 0, state.Change{
+	err := s.Commit(ctx, id, l.Token(), 0, state.Change{
 		Offset: 10, Length: ptr(int64(30)), ExpiresAt: &exp,
 		Handle: map[string]string{"a": "", "c": "3"},
 		Parts:  []state.Part{{Number: 2, Offset: 5, Size: 5, ETag: "e2"}, {Number: 1, Offset: 0, Size: 5, ETag: "e1", Checksum: "sha1 x"}},
@@ -219,13 +213,7 @@ func TestFullManifestRoundTrips(t *testing.T) {
 	t.Parallel()
 	const n, size = 10000, 8 << 20
 	s, ctx, id := newEnv(t, testenv.RedisURL(t)).open(t), ctxT(t), newID(t)
-	if err := s.Create(ctx, &state.Upload{ID: id, Length: n * size}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := createLocked(t, ctx, s, &state.Upload{ID: id, Length: n * size})
 	defer l.Unlock(ctx)
 	want := make([]state.Part, n)
 	for i := range want {
