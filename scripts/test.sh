@@ -28,6 +28,12 @@ if ! command -v staticcheck >/dev/null 2>&1; then
   go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 
+# The client tests (test/cli) also run against tusd, as bench.sh does.
+if [ -z "${TUSGATE_TEST_TUSD:-}" ] && ! command -v tusd >/dev/null 2>&1; then
+  step "installing tusd v2.9.1"
+  GOFLAGS=-buildvcs=false go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1
+fi
+
 stop_services() {
   bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
   bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true
