@@ -255,6 +255,7 @@ func (c *uploadCmd) display(name string, size int64, out *printer, stderr io.Wri
 			progressbar.OptionSetDescription(filepath.Base(name)),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionUseIECUnits(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
