@@ -42,6 +42,9 @@ type Config struct {
 	Pprof            bool
 	LogLevel         string
 	LogFormat        string
+
+	// UI serves the operator page (Uppy, uploads in progress) at /ui/.
+	UI bool
 }
 
 // setting describes one option once, for flags, environment and file alike.
@@ -91,6 +94,7 @@ func settings() []setting {
 		{"download-redirect", "0", "answer GET with a redirect to a presigned URL valid this long (0: stream)", durationInto(func(c *Config) *time.Duration { return &c.DownloadRedirect }, true)},
 		{"shutdown-timeout", "30s", "how long in-flight requests get to finish on SIGTERM", durationInto(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
 		{"metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config, v string) (err error) { c.Metrics, err = strconv.ParseBool(v); return }},
+		{"ui", "false", "serve the operator page at /ui/: Uppy uploads and the list of uploads in progress (shows file names)", func(c *Config, v string) (err error) { c.UI, err = strconv.ParseBool(v); return }},
 		{"pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config, v string) (err error) { c.Pprof, err = strconv.ParseBool(v); return }},
 		{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			switch v {

@@ -59,6 +59,13 @@ fi
 go vet ./...
 staticcheck ./...
 
+step "ui bundle: rebuilding ui/web reproduces the committed ui/dist"
+(cd ui/web && npm ci --no-audit --no-fund --silent && npm run --silent build >/dev/null 2>&1)
+if ! git diff --quiet -- ui/dist 2>/dev/null; then
+  echo "ui/dist differs from a build of ui/web; run: (cd ui/web && npm ci && npm run build) and commit ui/dist"
+  git diff --stat -- ui/dist; exit 1
+fi
+
 step "go test (all packages, real services)"
 go test -count=1 -timeout 20m ./...
 

@@ -92,6 +92,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
+	if cfg.UI {
+		if err := mountUI(mux, cfg, st.store, log); err != nil {
+			return err
+		}
+	}
 	mux.Handle("/", gw)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
