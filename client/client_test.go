@@ -239,8 +239,11 @@ func TestResumeAfterFailure(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parallel=%d: resume: %v", parallel, err)
 		}
-		if first.Sent != held {
-			t.Errorf("parallel=%d: resume started at %d bytes, want the %d the server held", parallel, first.Sent, held)
+		// The server may still be storing the cut request's bytes when the
+		// HEADs above ran, so it can hold more by now, but never more than
+		// the 100 KiB the reader gave.
+		if first.Sent < held || first.Sent > 100<<10 {
+			t.Errorf("parallel=%d: resume started at %d bytes, want between the %d the server held and 100 KiB", parallel, first.Sent, held)
 		}
 		if parallel == 1 && info.URL != saved.URL {
 			t.Errorf("resume made a new upload %s instead of continuing %s", info.URL, saved.URL)
