@@ -50,7 +50,7 @@ async function refresh() {
       cell(row, u.filename || "");
       cell(row, bytes(u.offset) + " of " + (u.length >= 0 ? bytes(u.length) : "?"), "num");
       cell(row, rate > 0 ? bytes(rate) + "/s" : "–", "num");
-      cell(row, u.locked ? (u.lock_holder || "yes") : "no");
+      cell(row, u.locked ? "yes" : "no");
       cell(row, u.expires ? new Date(u.expires).toLocaleString() : "never");
       tbody.appendChild(row);
     }
