@@ -135,6 +135,8 @@ var errorStatuses = []struct {
 	{errRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{errNotImplemented, http.StatusNotImplemented},
 	{errShuttingDown, http.StatusServiceUnavailable},
+	{errHookFailed, http.StatusServiceUnavailable},
+	{state.ErrExists, http.StatusConflict},
 	{state.ErrUnavailable, http.StatusServiceUnavailable},
 	{backends.ErrUnavailable, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable},
@@ -158,6 +160,12 @@ func statusOf(err error) (int, error) {
 // tus headers, a short plain-text message and, on HEAD, no body.
 func (g *Gateway) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	var hr *hookRejection
+	if errors.As(err, &hr) {
+		g.log.InfoContext(c.Request().Context(), "request refused by hook", "event", string(hr.typ), "method", methodLabel(c.Request().Method))
+		g.writeRejection(c.Response(), c.Request().Method == http.MethodHead, hr)
 		return
 	}
 	status, sentinel := statusOf(err)

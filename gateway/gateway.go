@@ -81,7 +81,9 @@ type Config struct {
 	// DownloadRedirect, when > 0 and the backend can presign, answers GET
 	// with a redirect to a presigned URL valid this long.
 	DownloadRedirect time.Duration
-	Logger           *slog.Logger
+	// Hooks reports the upload's events to receivers (zero: none).
+	Hooks  Hooks
+	Logger *slog.Logger
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
 }

@@ -7,12 +7,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/backends/s3store"
 	"github.com/tusgate/tusgate/config"
+	"github.com/tusgate/tusgate/gateway"
+	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/state/boltstore"
 	"github.com/tusgate/tusgate/state/redisstore"
@@ -106,4 +109,26 @@ func redact(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// openHooks connects the hook receiver of --hooks-http and starts the
+// delivery of queued post-* events, which every replica drains from the
+// state store's queue.
+func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.Logger) (gateway.Hooks, error) {
+	if cfg.HooksHTTP == "" {
+		return gateway.Hooks{}, nil
+	}
+	q, ok := st.store.(state.Queue)
+	if !ok {
+		return gateway.Hooks{}, fmt.Errorf("--hooks-http: the state store %s keeps no queue", redact(cfg.State))
+	}
+	recv := &hooks.HTTPReceiver{
+		Endpoint: cfg.HooksHTTP, Timeout: cfg.HooksTimeout, SizeLimit: cfg.HooksSizeLimit,
+		ForwardHeaders: cfg.HooksForwardHeaders,
+	}
+	// A claimed event stays hidden from other replicas a little longer than
+	// one delivery may take.
+	disp := hooks.NewDispatcher(q, recv, log, hooks.DispatchOptions{Hide: 2*cfg.HooksTimeout + 5*time.Second})
+	go disp.Run(ctx)
+	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders}, nil
 }
