@@ -150,6 +150,7 @@ type Gateway struct {
 	echo    *echo.Echo
 	metrics *metrics
 
+	access     *accessCache
 	concater   backends.Concater
 	reader     backends.RangeReader
 	extensions string
@@ -175,6 +176,7 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 		metrics: newMetrics(cfg.Registerer),
 	}
 	g.shutdown, g.beginShutdown = context.WithCancel(context.Background())
+	g.access = newAccessCache(cfg.Hooks.AccessCacheSize, cfg.Hooks.AccessCacheTTL)
 	g.concater, _ = backend.(backends.Concater)
 	g.reader, _ = backend.(backends.RangeReader)
 	g.extensions = g.extensionList()

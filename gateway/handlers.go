@@ -153,6 +153,11 @@ func (g *Gateway) post(c echo.Context) error {
 		if partials, ready, err = g.loadPartials(ctx, u.Partials); err != nil {
 			return err
 		}
+		for _, p := range partials {
+			if err := g.authorize(ctx, r, p); err != nil {
+				return err
+			}
+		}
 		if u.Length, err = g.totalLength(partials); err != nil {
 			return err
 		}
@@ -322,6 +327,9 @@ func (g *Gateway) head(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := g.authorize(ctx, c.Request(), u); err != nil {
+		return err
+	}
 	if u.Locked && !u.Final() {
 		// A PATCH is streaming, perhaps for a client that has gone. Ask it
 		// to store what it has and let go, so the offset we report is the
@@ -380,6 +388,17 @@ func (g *Gateway) patch(c echo.Context) error {
 	ck, err := g.checksumOf(r, true)
 	if err != nil {
 		return err
+	}
+	if g.hookOn(hooks.PreAccess) {
+		// Decided before the lock: a denied client costs no lock round
+		// trip and cannot make the holder let go.
+		u, err := g.load(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := g.authorize(ctx, r, u); err != nil {
+			return err
+		}
 	}
 
 	lease, u, err := g.lockAndLoad(ctx, id)
@@ -446,11 +465,14 @@ func (g *Gateway) delete(c echo.Context) error {
 	// termination would leave a record promising bytes that are gone.
 	ctx, cancel := detached(withRequest(c.Request().Context(), c.Request()))
 	defer cancel()
-	if g.hookOn(hooks.PreTerminate) {
+	if g.hookOn(hooks.PreTerminate) || g.hookOn(hooks.PreAccess) {
 		// Asked before the lock is taken: a receiver's delay must not
 		// hold up the upload's other requests.
 		u, err := g.load(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := g.authorize(ctx, c.Request(), u); err != nil {
 			return err
 		}
 		res, err := g.preHook(ctx, hooks.PreTerminate, u)

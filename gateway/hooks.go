@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -30,6 +31,10 @@ type Hooks struct {
 	// HiddenHeaders are client headers never put into an event (default:
 	// Authorization, Cookie, Proxy-Authorization).
 	HiddenHeaders []string
+	// AccessCacheTTL and AccessCacheSize bound the cache of pre-access
+	// answers (defaults DefaultAccessCacheTTL, DefaultAccessCacheSize).
+	AccessCacheTTL  time.Duration
+	AccessCacheSize int
 }
 
 // DefaultHiddenHeaders keep credentials out of hook receivers.

@@ -130,5 +130,6 @@ func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.
 	// one delivery may take.
 	disp := hooks.NewDispatcher(q, recv, log, hooks.DispatchOptions{Hide: 2*cfg.HooksTimeout + 5*time.Second})
 	go disp.Run(ctx)
-	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders}, nil
+	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders,
+		AccessCacheTTL: cfg.HooksAccessCacheTTL}, nil
 }
