@@ -46,6 +46,10 @@ type Config struct {
 	// MaxConcatPartials and MaxRanges: 0 selects the gateway's default.
 	MaxConcatPartials   int
 	MaxRanges           int
+	JWTJWKSURL          string
+	JWTKeyFile          string
+	JWTIssuer           string
+	JWTAudience         string
 	HooksHTTP           string
 	HooksEnabledEvents  []hooks.Type
 	HooksForwardHeaders []string
@@ -176,6 +180,18 @@ func settings() []setting {
 			c.HooksSizeLimit = n
 			return err
 		}},
+		{"jwt-jwks-url", "", "verify a bearer JWT on every request with the keys of this JWKS URL; its subject owns the uploads it creates", func(c *Config, v string) error {
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("must be an http:// or https:// URL")
+				}
+			}
+			c.JWTJWKSURL = v
+			return nil
+		}},
+		{"jwt-key-file", "", "like --jwt-jwks-url, with the keys from a file (a JWK Set or one PEM public key)", func(c *Config, v string) error { c.JWTKeyFile = v; return nil }},
+		{"jwt-issuer", "", "with JWT authentication: the iss tokens must carry", func(c *Config, v string) error { c.JWTIssuer = v; return nil }},
+		{"jwt-audience", "", "with JWT authentication: the aud tokens must carry", func(c *Config, v string) error { c.JWTAudience = v; return nil }},
 		{"lease-ttl", "10s", "lock lease time; a crashed replica's uploads are free again after it", durationInto(func(c *Config) *time.Duration { return &c.LeaseTTL }, false)},
 		{"retention", "168h", "how long state of finished uploads is kept (Redis key TTL)", durationInto(func(c *Config) *time.Duration { return &c.Retention }, false)},
 		{"memory-budget", "64MiB", "total memory for part buffers across all uploads (S3)", func(c *Config, v string) (err error) {
@@ -308,6 +324,9 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 		if err := s.parse(&c, v); err != nil {
 			return Config{}, fmt.Errorf("invalid %s %q: %w", source, v, err)
 		}
+	}
+	if c.JWTJWKSURL != "" && c.JWTKeyFile != "" {
+		return Config{}, errors.New("give --jwt-jwks-url or --jwt-key-file, not both")
 	}
 	return c, nil
 }

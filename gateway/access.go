@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"time"
 
@@ -57,11 +58,44 @@ func credentialOf(r *http.Request) [sha256.Size]byte {
 	return out
 }
 
-// authorize asks the pre-access hook whether r may touch u. It runs after
-// the one state read and before any lock or backend work, so a denied
-// request costs neither. Answers are cached per credential, upload and
-// method for the cache TTL.
+// Authenticator names the subject of a request's credentials (for example
+// a verified JWT's sub); an error means the request has none that is valid.
+type Authenticator interface {
+	Subject(r *http.Request) (string, error)
+}
+
+// errUnauthenticated: authentication is on and the request has no valid
+// credentials (401).
+var errUnauthenticated = errors.New("authentication required")
+
+// owner returns the subject a new upload is recorded under ("" without an
+// Authenticator).
+func (g *Gateway) owner(r *http.Request) (string, error) {
+	if g.cfg.Auth == nil {
+		return "", nil
+	}
+	sub, err := g.cfg.Auth.Subject(r)
+	if err != nil {
+		return "", &protoError{sentinel: errUnauthenticated, cause: err}
+	}
+	return sub, nil
+}
+
+// authorize decides whether r may touch u: with an Authenticator, only the
+// subject that created it; with the pre-access hook, what the receiver says.
+// It runs after the one state read and before any lock or backend work, so
+// a denied request costs neither. Hook answers are cached per credential,
+// upload and method for the cache TTL.
 func (g *Gateway) authorize(ctx context.Context, r *http.Request, u *state.Upload) error {
+	if g.cfg.Auth != nil {
+		sub, err := g.owner(r)
+		if err != nil {
+			return err
+		}
+		if sub != u.Owner {
+			return protoErr(errForbidden, "the upload belongs to another user")
+		}
+	}
 	if !g.hookOn(hooks.PreAccess) {
 		return nil
 	}

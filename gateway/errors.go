@@ -114,6 +114,7 @@ var errorStatuses = []struct {
 	{errUnsupportedVersion, http.StatusPreconditionFailed},
 	{errBadRequest, http.StatusBadRequest},
 	{errClientGone, http.StatusBadRequest},
+	{errUnauthenticated, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},
 	{errNotFound, http.StatusNotFound},
 	{state.ErrNotFound, http.StatusNotFound},
@@ -189,6 +190,9 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 		g.log.InfoContext(r.Context(), "request body cut short", attrs...)
 	default:
 		g.log.DebugContext(r.Context(), "request refused", attrs...)
+	}
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="tusgate"`)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))

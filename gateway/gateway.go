@@ -81,6 +81,9 @@ type Config struct {
 	// DownloadRedirect, when > 0 and the backend can presign, answers GET
 	// with a redirect to a presigned URL valid this long.
 	DownloadRedirect time.Duration
+	// Auth, when set, authenticates every request: a new upload is owned by
+	// the request's subject, and only that subject may touch it.
+	Auth Authenticator
 	// Hooks reports the upload's events to receivers (zero: none).
 	Hooks  Hooks
 	Logger *slog.Logger

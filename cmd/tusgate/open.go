@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tusgate/tusgate/auth/jwtauth"
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
@@ -132,4 +133,17 @@ func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.
 	go disp.Run(ctx)
 	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders,
 		AccessCacheTTL: cfg.HooksAccessCacheTTL}, nil
+}
+
+// openAuth sets up JWT authentication when a key source is configured.
+func openAuth(ctx context.Context, cfg config.Config) (gateway.Authenticator, error) {
+	if cfg.JWTJWKSURL == "" && cfg.JWTKeyFile == "" {
+		return nil, nil
+	}
+	// ctx ends the JWKS refreshes with the process.
+	v, err := jwtauth.New(ctx, jwtauth.Options{JWKSURL: cfg.JWTJWKSURL, KeyFile: cfg.JWTKeyFile, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	if err != nil {
+		return nil, fmt.Errorf("JWT authentication: %w", err)
+	}
+	return v, nil
 }
