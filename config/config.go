@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/tusgate/tusgate/hooks"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,17 +44,28 @@ type Config struct {
 	MaxHeaderBytes   int
 	MaxMetadataSize  int
 	// MaxConcatPartials and MaxRanges: 0 selects the gateway's default.
-	MaxConcatPartials int
-	MaxRanges         int
-	LeaseTTL          time.Duration
-	Retention         time.Duration
-	MemoryBudget      int64
-	DownloadRedirect  time.Duration
-	ShutdownTimeout   time.Duration
-	Metrics           bool
-	Pprof             bool
-	LogLevel          string
-	LogFormat         string
+	MaxConcatPartials   int
+	MaxRanges           int
+	JWTJWKSURL          string
+	JWTKeyFile          string
+	JWTIssuer           string
+	JWTAudience         string
+	HooksHTTP           string
+	HooksEnabledEvents  []hooks.Type
+	HooksForwardHeaders []string
+	HooksHiddenHeaders  []string
+	HooksTimeout        time.Duration
+	HooksAccessCacheTTL time.Duration
+	HooksSizeLimit      int64
+	LeaseTTL            time.Duration
+	Retention           time.Duration
+	MemoryBudget        int64
+	DownloadRedirect    time.Duration
+	ShutdownTimeout     time.Duration
+	Metrics             bool
+	Pprof               bool
+	LogLevel            string
+	LogFormat           string
 
 	// UI serves the operator page (Uppy, uploads in progress) at /ui/.
 	UI bool
@@ -145,6 +158,43 @@ func settings() []setting {
 		}},
 		{"max-concat-partials", "100", "most partial uploads one final upload may join (400 beyond)", intInto(func(c *Config) *int { return &c.MaxConcatPartials })},
 		{"max-ranges", "16", "most ranges a download may ask for; with more the whole upload is sent", intInto(func(c *Config) *int { return &c.MaxRanges })},
+		{"hooks-http", "", "URL of a hook receiver (tusd's JSON); empty: no hooks", func(c *Config, v string) error {
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("must be an http:// or https:// URL")
+				}
+			}
+			c.HooksHTTP = v
+			return nil
+		}},
+		{"hooks-enabled-events", "pre-create,post-create,post-receive,post-terminate,post-finish", "comma-separated hook events to fire", func(c *Config, v string) (err error) {
+			c.HooksEnabledEvents, err = hooks.ParseTypes(v)
+			return
+		}},
+		{"hooks-http-forward-headers", "", "client request headers also set on the call to the receiver", listInto(func(c *Config) *[]string { return &c.HooksForwardHeaders })},
+		{"hooks-hidden-headers", "Authorization,Cookie,Proxy-Authorization", "client request headers never put into hook events", listInto(func(c *Config) *[]string { return &c.HooksHiddenHeaders })},
+		{"hooks-access-cache-ttl", "5s", "how long a pre-access answer is reused for the same credentials, upload and method", durationInto(func(c *Config) *time.Duration { return &c.HooksAccessCacheTTL }, false)},
+		{"hooks-timeout", "15s", "how long a hook receiver has to answer", durationInto(func(c *Config) *time.Duration { return &c.HooksTimeout }, false)},
+		{"hooks-size-limit", "5KiB", "largest hook receiver answer", func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err == nil && (n == 0 || n > 1<<20) {
+				err = errors.New("must be between 1 byte and 1MiB")
+			}
+			c.HooksSizeLimit = n
+			return err
+		}},
+		{"jwt-jwks-url", "", "verify a bearer JWT on every request with the keys of this JWKS URL; its subject owns the uploads it creates", func(c *Config, v string) error {
+			if v != "" {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("must be an http:// or https:// URL")
+				}
+			}
+			c.JWTJWKSURL = v
+			return nil
+		}},
+		{"jwt-key-file", "", "like --jwt-jwks-url, with the keys from a file (a JWK Set or one PEM public key)", func(c *Config, v string) error { c.JWTKeyFile = v; return nil }},
+		{"jwt-issuer", "", "with JWT authentication: the iss tokens must carry", func(c *Config, v string) error { c.JWTIssuer = v; return nil }},
+		{"jwt-audience", "", "with JWT authentication: the aud tokens must carry", func(c *Config, v string) error { c.JWTAudience = v; return nil }},
 		{"lease-ttl", "10s", "lock lease time; a crashed replica's uploads are free again after it", durationInto(func(c *Config) *time.Duration { return &c.LeaseTTL }, false)},
 		{"retention", "168h", "how long state of finished uploads is kept (Redis key TTL)", durationInto(func(c *Config) *time.Duration { return &c.Retention }, false)},
 		{"memory-budget", "64MiB", "total memory for part buffers across all uploads (S3)", func(c *Config, v string) (err error) {
@@ -173,6 +223,20 @@ func settings() []setting {
 			c.LogFormat = v
 			return nil
 		}},
+	}
+}
+
+// listInto parses a comma-separated list; empty items are dropped.
+func listInto(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		list := []string{}
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		*field(c) = list
+		return nil
 	}
 }
 
@@ -264,6 +328,9 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 		if err := s.parse(&c, v); err != nil {
 			return Config{}, fmt.Errorf("invalid %s %q: %w", source, v, err)
 		}
+	}
+	if c.JWTJWKSURL != "" && c.JWTKeyFile != "" {
+		return Config{}, errors.New("give --jwt-jwks-url or --jwt-key-file, not both")
 	}
 	return c, nil
 }

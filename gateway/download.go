@@ -31,6 +31,9 @@ func (g *Gateway) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := g.authorize(ctx, c.Request(), u); err != nil {
+		return err
+	}
 	if u, err = g.resolveFinal(ctx, u); err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ var errorStatuses = []struct {
 	{errUnsupportedVersion, http.StatusPreconditionFailed},
 	{errBadRequest, http.StatusBadRequest},
 	{errClientGone, http.StatusBadRequest},
+	{errUnauthenticated, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},
 	{errNotFound, http.StatusNotFound},
 	{state.ErrNotFound, http.StatusNotFound},
@@ -135,6 +136,8 @@ var errorStatuses = []struct {
 	{errRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{errNotImplemented, http.StatusNotImplemented},
 	{errShuttingDown, http.StatusServiceUnavailable},
+	{errHookFailed, http.StatusServiceUnavailable},
+	{state.ErrExists, http.StatusConflict},
 	{state.ErrUnavailable, http.StatusServiceUnavailable},
 	{backends.ErrUnavailable, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable},
@@ -160,6 +163,12 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	var hr *hookRejection
+	if errors.As(err, &hr) {
+		g.log.InfoContext(c.Request().Context(), "request refused by hook", "event", string(hr.typ), "method", methodLabel(c.Request().Method))
+		g.writeRejection(c.Response(), c.Request().Method == http.MethodHead, hr)
+		return
+	}
 	status, sentinel := statusOf(err)
 	h := c.Response().Header()
 	h.Set(hdrTusResumable, tusVersion)
@@ -181,6 +190,9 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 		g.log.InfoContext(r.Context(), "request body cut short", attrs...)
 	default:
 		g.log.DebugContext(r.Context(), "request refused", attrs...)
+	}
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="tusgate"`)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))

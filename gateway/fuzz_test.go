@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"strconv"
@@ -185,10 +184,12 @@ func FuzzValidID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
-		dec, err := hex.DecodeString(id)
-		want := len(id) == 32 && err == nil && hex.EncodeToString(dec) == id // lowercase only
+		want := len(id) >= 2 && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
 		if got := validID(id); got != want {
 			t.Fatalf("validID(%q) = %v, want %v", id, got, want)
+		}
+		if validID(id) && (strings.Contains(id, "..") || strings.ContainsAny(id, "/\\{}.")) {
+			t.Fatalf("validID(%q) accepts a character that could leave the upload's path or key", id)
 		}
 	})
 }

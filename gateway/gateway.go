@@ -81,7 +81,12 @@ type Config struct {
 	// DownloadRedirect, when > 0 and the backend can presign, answers GET
 	// with a redirect to a presigned URL valid this long.
 	DownloadRedirect time.Duration
-	Logger           *slog.Logger
+	// Auth, when set, authenticates every request: a new upload is owned by
+	// the request's subject, and only that subject may touch it.
+	Auth Authenticator
+	// Hooks reports the upload's events to receivers (zero: none).
+	Hooks  Hooks
+	Logger *slog.Logger
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
 }
@@ -148,6 +153,7 @@ type Gateway struct {
 	echo    *echo.Echo
 	metrics *metrics
 
+	access     *accessCache
 	concater   backends.Concater
 	reader     backends.RangeReader
 	extensions string
@@ -173,6 +179,7 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 		metrics: newMetrics(cfg.Registerer),
 	}
 	g.shutdown, g.beginShutdown = context.WithCancel(context.Background())
+	g.access = newAccessCache(cfg.Hooks.AccessCacheSize, cfg.Hooks.AccessCacheTTL)
 	g.concater, _ = backend.(backends.Concater)
 	g.reader, _ = backend.(backends.RangeReader)
 	g.extensions = g.extensionList()

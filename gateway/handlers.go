@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/state"
 )
 
@@ -130,11 +131,15 @@ func (g *Gateway) post(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	owner, err := g.owner(r)
+	if err != nil {
+		return err
+	}
 
 	now := time.Now()
 	u := &state.Upload{
 		ID: newID(), Length: length, Metadata: meta, Concat: r.Header.Get(hdrUploadConcat),
-		Partial: concat.partial, CreatedAt: now.Truncate(time.Second),
+		Partial: concat.partial, Owner: owner, CreatedAt: now.Truncate(time.Second),
 	}
 	location, err := g.uploadURL(r, u.ID)
 	if err != nil {
@@ -152,16 +157,40 @@ func (g *Gateway) post(c echo.Context) error {
 		if partials, ready, err = g.loadPartials(ctx, u.Partials); err != nil {
 			return err
 		}
+		for _, p := range partials {
+			if err := g.authorize(ctx, r, p); err != nil {
+				return err
+			}
+		}
 		if u.Length, err = g.totalLength(partials); err != nil {
 			return err
 		}
 	}
+
+	ctx = withRequest(ctx, r)
+	res, err := g.preHook(ctx, hooks.PreCreate, u)
+	if err != nil {
+		return err
+	}
+	if res.RejectUpload {
+		return reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
+	}
+	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
+		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
+			return err
+		}
+		if location, err = g.uploadURL(r, u.ID); err != nil {
+			return err
+		}
+	}
+	applyHookHeaders(c.Response().Header(), res.HTTPResponse.Header)
 
 	lease, err := g.create(ctx, u)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
+	g.postHook(ctx, hooks.PostCreate, u)
 
 	h := c.Response().Header()
 	h.Set("Location", location)
@@ -267,13 +296,17 @@ func (g *Gateway) partialIDs(r *http.Request, urls []string) ([]string, error) {
 // concatenating a final upload whose partials are all finished. The caller
 // holds the upload's lease.
 func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body bool, partials []*state.Upload, ready bool, ck *checksumRequest) error {
-	ctx := c.Request().Context()
+	ctx := withRequest(c.Request().Context(), c.Request())
 	if ready {
 		return g.concatLocked(ctx, u, lease.Token(), partials)
 	}
 	var err error
 	if body {
+		before := u.Offset
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
+		if u.Offset > before {
+			g.postHook(ctx, hooks.PostReceive, u)
+		}
 	}
 	// As in patch: finishing outlives a client that hung up.
 	if ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token()); err == nil {
@@ -296,6 +329,9 @@ func (g *Gateway) head(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := g.load(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := g.authorize(ctx, c.Request(), u); err != nil {
 		return err
 	}
 	if u.Locked && !u.Final() {
@@ -339,7 +375,7 @@ func (g *Gateway) patch(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	ctx := r.Context()
+	ctx := withRequest(r.Context(), r)
 	if !isOffsetStream(r) {
 		return protoErr(errMediaType, "PATCH needs Content-Type: %s", offsetOctetStream)
 	}
@@ -356,6 +392,17 @@ func (g *Gateway) patch(c echo.Context) error {
 	ck, err := g.checksumOf(r, true)
 	if err != nil {
 		return err
+	}
+	if g.cfg.Auth != nil || g.hookOn(hooks.PreAccess) {
+		// Decided before the lock: a denied client costs no lock round
+		// trip and cannot make the holder let go.
+		u, err := g.load(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := g.authorize(ctx, r, u); err != nil {
+			return err
+		}
 	}
 
 	lease, u, err := g.lockAndLoad(ctx, id)
@@ -375,7 +422,11 @@ func (g *Gateway) patch(c echo.Context) error {
 			return err
 		}
 	}
+	before := u.Offset
 	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
+	if u.Offset > before {
+		g.postHook(ctx, hooks.PostReceive, u)
+	}
 	// A body cut short may still have completed the upload (413 after the
 	// exact length), so finishing does not depend on werr. Like the write,
 	// it outlives a client that hung up: a takeover or disconnect cancels
@@ -416,8 +467,26 @@ func (g *Gateway) delete(c echo.Context) error {
 	}
 	// Termination runs to its end even if the client hangs up: half a
 	// termination would leave a record promising bytes that are gone.
-	ctx, cancel := detached(c.Request().Context())
+	ctx, cancel := detached(withRequest(c.Request().Context(), c.Request()))
 	defer cancel()
+	if g.cfg.Auth != nil || g.hookOn(hooks.PreTerminate) || g.hookOn(hooks.PreAccess) {
+		// Asked before the lock is taken: a receiver's delay must not
+		// hold up the upload's other requests.
+		u, err := g.load(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := g.authorize(ctx, c.Request(), u); err != nil {
+			return err
+		}
+		res, err := g.preHook(ctx, hooks.PreTerminate, u)
+		if err != nil {
+			return err
+		}
+		if res.RejectTermination {
+			return reject(hooks.PreTerminate, res.HTTPResponse, http.StatusBadRequest, "upload termination has been rejected by the server")
+		}
+	}
 	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
 		return err
@@ -426,6 +495,7 @@ func (g *Gateway) delete(c echo.Context) error {
 	if err := g.remove(ctx, u, lease.Token()); err != nil {
 		return err
 	}
+	g.postHook(ctx, hooks.PostTerminate, u)
 	g.metrics.terminated.Inc()
 	g.log.InfoContext(ctx, "upload terminated", "id", id)
 	return c.NoContent(http.StatusNoContent)

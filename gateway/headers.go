@@ -123,15 +123,18 @@ func parseChecksum(v string) (checksumRequest, error) {
 	return checksumRequest{algorithm: alg, digest: digest}, nil
 }
 
-// validID reports whether id has the shape the gateway generates: 32
-// lowercase hex characters. Anything else is a 404 before any store is asked.
+// validID reports whether id can name an upload: 2 to 64 characters of
+// A-Z, a-z, 0-9, '_' and '-'. The gateway generates 32 lowercase hex
+// characters; a pre-create hook may choose others of that shape. Anything
+// else is a 404 before any store is asked, and can never name a path or a
+// key outside the upload's own.
 func validID(id string) bool {
-	if len(id) != 32 {
+	if len(id) < 2 || len(id) > 64 {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
 			return false
 		}
 	}

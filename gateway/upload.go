@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/state"
 )
 
@@ -220,6 +221,15 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 	if u.Finished || !u.Complete() || u.Final() {
 		return nil
 	}
+	// pre-finish holds the lock while the receiver answers: the upload
+	// must not change between its approval and the assembly.
+	res, err := g.preHook(ctx, hooks.PreFinish, u)
+	if err != nil {
+		return err
+	}
+	if s := res.HTTPResponse.StatusCode; s >= 400 {
+		return reject(hooks.PreFinish, res.HTTPResponse, s, "upload completion has been refused by the server")
+	}
 	parts, err := g.store.Parts(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("read manifest of %s: %w", u.ID, err)
@@ -232,6 +242,7 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 		return err
 	}
 	g.metrics.finished.Inc()
+	g.postHook(ctx, hooks.PostFinish, u)
 	g.log.InfoContext(ctx, "upload finished", "id", u.ID, "size", u.Length)
 	return nil
 }
@@ -299,6 +310,7 @@ func (g *Gateway) concatLocked(ctx context.Context, u *state.Upload, tok state.T
 		return err
 	}
 	g.metrics.finished.Inc()
+	g.postHook(ctx, hooks.PostFinish, u)
 	g.log.InfoContext(ctx, "upload concatenated", "id", u.ID, "size", total, "partials", len(partials))
 	return nil
 }

@@ -56,7 +56,10 @@ type Upload struct {
 	// Partial marks an Upload-Concat: partial upload.
 	Partial bool
 	// Partials lists, for a final upload, the IDs of its partials in order.
-	Partials  []string
+	Partials []string
+	// Owner is the authenticated subject that created the upload (empty
+	// without authentication); only requests of the same subject may touch it.
+	Owner     string
 	CreatedAt time.Time
 	// ExpiresAt is when an unfinished upload may be swept; zero means never.
 	ExpiresAt time.Time

@@ -68,6 +68,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer be.Close()
 
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	hk, err := openHooks(bg, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	auth, err := openAuth(bg, cfg)
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gw, err := gateway.New(gateway.Config{
@@ -76,7 +87,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		LockTimeout: cfg.LockTimeout, IdleTimeout: cfg.IdleTimeout, DownloadRedirect: cfg.DownloadRedirect,
 		MinUploadRate: cfg.MinUploadRate, RateWindow: cfg.RateWindow, WriteTimeout: cfg.WriteTimeout,
 		MaxMetadataSize: cfg.MaxMetadataSize, MaxConcatPartials: cfg.MaxConcatPartials, MaxRanges: cfg.MaxRanges,
-		Logger: log, Registerer: reg,
+		Hooks: hk, Auth: auth, Logger: log, Registerer: reg,
 	}, st.store, st.locker, be)
 	if err != nil {
 		return err

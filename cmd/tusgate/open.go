@@ -7,12 +7,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/tusgate/tusgate/auth/jwtauth"
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/backends/s3store"
 	"github.com/tusgate/tusgate/config"
+	"github.com/tusgate/tusgate/gateway"
+	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/state/boltstore"
 	"github.com/tusgate/tusgate/state/redisstore"
@@ -106,4 +110,40 @@ func redact(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// openHooks connects the hook receiver of --hooks-http and starts the
+// delivery of queued post-* events, which every replica drains from the
+// state store's queue.
+func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.Logger) (gateway.Hooks, error) {
+	if cfg.HooksHTTP == "" {
+		return gateway.Hooks{}, nil
+	}
+	q, ok := st.store.(state.Queue)
+	if !ok {
+		return gateway.Hooks{}, fmt.Errorf("--hooks-http: the state store %s keeps no queue", redact(cfg.State))
+	}
+	recv := &hooks.HTTPReceiver{
+		Endpoint: cfg.HooksHTTP, Timeout: cfg.HooksTimeout, SizeLimit: cfg.HooksSizeLimit,
+		ForwardHeaders: cfg.HooksForwardHeaders,
+	}
+	// A claimed event stays hidden from other replicas a little longer than
+	// one delivery may take.
+	disp := hooks.NewDispatcher(q, recv, log, hooks.DispatchOptions{Hide: 2*cfg.HooksTimeout + 5*time.Second})
+	go disp.Run(ctx)
+	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders,
+		AccessCacheTTL: cfg.HooksAccessCacheTTL}, nil
+}
+
+// openAuth sets up JWT authentication when a key source is configured.
+func openAuth(ctx context.Context, cfg config.Config) (gateway.Authenticator, error) {
+	if cfg.JWTJWKSURL == "" && cfg.JWTKeyFile == "" {
+		return nil, nil
+	}
+	// ctx ends the JWKS refreshes with the process.
+	v, err := jwtauth.New(ctx, jwtauth.Options{JWKSURL: cfg.JWTJWKSURL, KeyFile: cfg.JWTKeyFile, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	if err != nil {
+		return nil, fmt.Errorf("JWT authentication: %w", err)
+	}
+	return v, nil
 }

@@ -46,6 +46,7 @@ func harness() statetest.Harness {
 
 func TestStoreConformance(t *testing.T)  { statetest.RunStore(t, harness()) }
 func TestLockerConformance(t *testing.T) { statetest.RunLocker(t, harness()) }
+func TestQueueConformance(t *testing.T)  { statetest.RunQueue(t, harness()) }
 
 func TestReopenKeepsRecordsAndManifest(t *testing.T) {
 	ctx := context.Background()

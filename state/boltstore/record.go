@@ -20,6 +20,7 @@ type record struct {
 	Concat    []byte            `json:"c,omitempty"`
 	Partial   bool              `json:"p,omitempty"`
 	Partials  []string          `json:"ps,omitempty"`
+	Owner     string            `json:"ow,omitempty"`
 	CreatedAt time.Time         `json:"ct,omitzero"`
 	ExpiresAt time.Time         `json:"ex,omitzero"`
 	Finished  bool              `json:"f,omitempty"`
@@ -34,6 +35,7 @@ func encodeUpload(u *state.Upload) ([]byte, error) {
 		Concat:    []byte(u.Concat),
 		Partial:   u.Partial,
 		Partials:  u.Partials,
+		Owner:     u.Owner,
 		CreatedAt: utc(u.CreatedAt),
 		ExpiresAt: utc(u.ExpiresAt),
 		Finished:  u.Finished,
@@ -59,6 +61,7 @@ func decodeUpload(id string, b []byte) (*state.Upload, error) {
 		Concat:    string(r.Concat),
 		Partial:   r.Partial,
 		Partials:  r.Partials,
+		Owner:     r.Owner,
 		CreatedAt: r.CreatedAt,
 		ExpiresAt: r.ExpiresAt,
 		Finished:  r.Finished,

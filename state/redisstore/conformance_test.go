@@ -24,6 +24,11 @@ func TestLockerConformance(t *testing.T) {
 	statetest.RunLocker(t, harness(standalone(t)))
 }
 
+func TestQueueConformance(t *testing.T) {
+	t.Parallel()
+	statetest.RunQueue(t, harness(standalone(t)))
+}
+
 // The same suites through a Sentinel URL and against a three-node Cluster,
 // where an upload's keys and the expiry index live on different nodes.
 
@@ -33,6 +38,7 @@ func TestSentinelConformance(t *testing.T) {
 	h := harness(func(t *testing.T) *env { return newTopologyEnv(t, topo) })
 	t.Run("Store", func(t *testing.T) { statetest.RunStore(t, h) })
 	t.Run("Locker", func(t *testing.T) { statetest.RunLocker(t, h) })
+	t.Run("Queue", func(t *testing.T) { statetest.RunQueue(t, h) })
 }
 
 func TestClusterConformance(t *testing.T) {
@@ -41,4 +47,5 @@ func TestClusterConformance(t *testing.T) {
 	h := harness(func(t *testing.T) *env { return newTopologyEnv(t, topo) })
 	t.Run("Store", func(t *testing.T) { statetest.RunStore(t, h) })
 	t.Run("Locker", func(t *testing.T) { statetest.RunLocker(t, h) })
+	t.Run("Queue", func(t *testing.T) { statetest.RunQueue(t, h) })
 }

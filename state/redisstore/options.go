@@ -21,6 +21,9 @@ type Options struct {
 	// ExpiryGrace is how long an unfinished record outlives its ExpiresAt, so
 	// the sweeper still finds its backend handles. Default 24h.
 	ExpiryGrace time.Duration
+	// MaxQueued bounds the messages of the queue (state.Queue). Default
+	// DefaultMaxQueued.
+	MaxQueued int
 	// Logger receives warnings about lost leases and background failures.
 	// Default slog.Default().
 	Logger *slog.Logger

@@ -23,6 +23,7 @@ const (
 	fConcat   = "concat"
 	fPartial  = "partial"
 	fPartials = "partials"
+	fOwner    = "owner"
 	fCreated  = "created"
 	fExpires  = "exp"
 	fFinished = "fin"
@@ -73,6 +74,7 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 		fConcat, u.Concat,
 		fPartial, boolField(u.Partial),
 		fPartials, partials,
+		fOwner, u.Owner,
 		fCreated, timeField(u.CreatedAt),
 		fExpires, timeField(u.ExpiresAt),
 		fFinished, boolField(u.Finished),
@@ -92,6 +94,7 @@ func decodeRecord(m map[string]string) (*state.Upload, error) {
 		Metadata: m[fMetadata],
 		Concat:   m[fConcat],
 		Partial:  m[fPartial] == "1",
+		Owner:    m[fOwner],
 		Finished: m[fFinished] == "1",
 	}
 	var err error

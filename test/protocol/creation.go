@@ -183,7 +183,8 @@ func (s *suite) creation(t *testing.T) {
 
 	t.Run("malformed_upload_id_is_404_for_every_method", func(t *testing.T) {
 		for _, id := range []string{"nothex", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef0123456789abcde",
-			"0123456789abcdef0123456789abcdef0", "0123456789abcdef0123456789abcdeg"} {
+			"0123456789abcdef0123456789abcdef0", "0123456789abcdef0123456789abcdeg",
+			"a", "has.dot", "has%20space", "a%2F..%2Fb", strings.Repeat("a", 65)} {
 			target := basePath + id
 			for _, r := range []*resp{
 				sv.head(t, target),

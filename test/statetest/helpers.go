@@ -50,6 +50,7 @@ func newUpload(t *testing.T, base time.Time) *state.Upload {
 		ID:        newID(t),
 		Length:    1 << 20,
 		Metadata:  "filename d29ybGQudHh0,is_confidential",
+		Owner:     "subject-1",
 		CreatedAt: base,
 		ExpiresAt: base.Add(24 * time.Hour),
 		Handle:    map[string]string{"uploadId": "mpu-1", "key": "objects/a"},
@@ -160,6 +161,9 @@ func sameUpload(t *testing.T, got, want *state.Upload) {
 	}
 	if got.Partial != want.Partial {
 		t.Errorf("Partial = %v, want %v", got.Partial, want.Partial)
+	}
+	if got.Owner != want.Owner {
+		t.Errorf("Owner = %q, want %q", got.Owner, want.Owner)
 	}
 	if !slices.Equal(got.Partials, want.Partials) {
 		t.Errorf("Partials = %q, want %q", got.Partials, want.Partials)
