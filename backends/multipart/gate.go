@@ -37,3 +37,14 @@ func Do[T any](ctx context.Context, g *Gate, call func(context.Context) (T, erro
 	r := <-ch
 	return r.v, r.err
 }
+
+// Connections is how many connections to a store a process needs: one for
+// every part the buffer budget can hold at once (parts are at least
+// minPartSize), which keeps part uploads from ever waiting for one, plus 16
+// for the small requests (create, complete, tails, deletes). Each
+// connection costs two goroutines and two buffers for as long as it stays
+// open; with a connection per upload, 256 uploads starting at once left
+// some 130 of them open, about 10 MiB (docs/benchmarks.md).
+func Connections(minPartSize, budget int64) int {
+	return int(min(budget/max(minPartSize, 1), 1024)) + 16
+}

@@ -30,16 +30,11 @@ func (c Config) layoutFor(length int64) (multipart.Layout, error) {
 	return c.engineConfig().LayoutFor(length)
 }
 
-// connections is the most connections to the store (max_connections, else
-// derived): one for every part the buffer budget can hold at once (parts
-// are at least MinPartSize), which keeps part uploads from ever waiting for
-// one, plus 16 for the small requests (create, complete, tails, deletes).
-// Each connection costs two goroutines and two buffers for as long as it
-// stays open; with a connection per upload, 256 uploads starting at once
-// left some 130 of them open, about 10 MiB (docs/benchmarks.md).
+// connections is the most connections to the store: max_connections, else
+// derived from the budget (multipart.Connections).
 func connections(cfg Config, budget int64) int {
 	if cfg.MaxConnections > 0 {
 		return cfg.MaxConnections
 	}
-	return int(min(budget/cfg.MinPartSize, 1024)) + 16
+	return multipart.Connections(cfg.MinPartSize, budget)
 }
