@@ -67,6 +67,8 @@ func (g *Gateway) creationLength(r *http.Request, final bool) (int64, error) {
 		return -1, nil
 	case hasLen && hasDefer:
 		return 0, fmt.Errorf("%w: send either Upload-Length or Upload-Defer-Length, not both", errBadRequest)
+	case hasDefer && !g.caps.DeferredLength:
+		return 0, fmt.Errorf("%w: the storage backend cannot take uploads of deferred length", errBadRequest)
 	case hasDefer:
 		if r.Header.Get(hdrUploadDefer) != "1" {
 			return 0, fmt.Errorf("%w: Upload-Defer-Length must be 1", errBadRequest)

@@ -186,3 +186,13 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases nothing: the SDK client holds no resources needing it.
 func (s *Store) Close() error { return nil }
+
+// Capabilities adds to the engine's: SAS downloads and server-side copies
+// need the account key; staged blocks live 7 days.
+func (s *Store) Capabilities() backends.Capabilities {
+	c := s.Engine.Capabilities()
+	c.PresignedDownload = s.d.sharedKey
+	c.ServerSideCopy = s.d.sharedKey
+	c.MaxUploadAge = UncommittedLifetime
+	return c
+}

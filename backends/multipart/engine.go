@@ -153,3 +153,18 @@ func (e *Engine) deleteQuietly(ctx context.Context, key string) {
 		e.log.WarnContext(ctx, "could not delete object", "key", key, "err", err)
 	}
 }
+
+// Capabilities are the engine's part of a backend's: part limits, the
+// largest object, whether deferred lengths fit the budget, whether
+// concatenation copies server-side. Drivers add presigning and age limits.
+func (e *Engine) Capabilities() backends.Capabilities {
+	return backends.Capabilities{
+		Concatenation:  true,
+		DeferredLength: e.MaxDeferredSize() > 0,
+		ServerSideCopy: e.copier != nil,
+		MaxObjectSize:  e.cfg.MaxObjectSize,
+		MinPartSize:    e.cfg.MinPartSize,
+		MaxPartSize:    e.cfg.MaxPartSize,
+		MaxParts:       e.cfg.MaxParts,
+	}
+}

@@ -193,3 +193,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases nothing: the SDK client holds no resources needing it.
 func (s *Store) Close() error { return nil }
+
+// Capabilities adds presigned downloads (SigV4 needs nothing more) to the
+// engine's.
+func (s *Store) Capabilities() backends.Capabilities {
+	c := s.Engine.Capabilities()
+	c.PresignedDownload = true
+	return c
+}
