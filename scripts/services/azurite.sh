@@ -79,14 +79,20 @@ stop() {
 	local pid
 	pid=$(cat "$dir/azurite.pid" 2>/dev/null || true)
 	[[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do
+	# Azurite saves its metadata and reports "successfully closed" on
+	# SIGTERM, but node does not always exit afterwards: once it has
+	# closed, it is killed.
+	for _ in $(seq 1 200); do
 		if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
 			rm -f "$dir/azurite.pid"
 			return 0
 		fi
+		if grep -q "successfully closed" "$dir/azurite.log" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
 		sleep 0.1
 	done
-	fail "azurite (pid $pid) did not stop within 10s"
+	fail "azurite (pid $pid) did not stop within 20s"
 }
 
 "$cmd"
