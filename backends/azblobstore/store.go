@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/tusgate/tusgate/backends"
@@ -86,8 +87,9 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		return nil, fmt.Errorf("azblobstore: %w", err)
 	}
 	if _, err := c.GetProperties(ctx, nil); err != nil {
+		missing := bloberror.HasCode(err, bloberror.ContainerNotFound)
 		err = classify("GetContainerProperties", err)
-		if errors.Is(err, backends.ErrNotFound) {
+		if missing {
 			return nil, fmt.Errorf("azblobstore: container %q does not exist at %s: %w", cfg.Container, c.URL(), err)
 		}
 		return nil, fmt.Errorf("azblobstore: cannot access container %q at %s: %w", cfg.Container, c.URL(), err)
@@ -128,7 +130,10 @@ func newContainerClient(cfg Config, conns int) (*container.Client, bool, error) 
 			MaxIdleConnsPerHost: conns,
 			IdleConnTimeout:     90 * time.Second,
 		}},
-		Retry: policy.RetryOptions{MaxRetries: 3},
+		// Retries stay short: a client told 503 + Retry-After retries
+		// itself, and a request must not hold its lease through minutes
+		// of back-off.
+		Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 5 * time.Second},
 	}}
 	if cs := firstOf(cfg.ConnectionString, os.Getenv("AZURE_STORAGE_CONNECTION_STRING")); cs != "" {
 		c, err := container.NewClientFromConnectionString(cs, cfg.Container, opts)

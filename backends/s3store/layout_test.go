@@ -2,9 +2,11 @@ package s3store
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
+	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/state"
 )
@@ -264,3 +266,33 @@ var (
 func fixedLayout(size int64) multipart.Layout { return engineCfg.FixedLayout(size) }
 
 func doubling(base int64, tier int) multipart.Layout { return engineCfg.DoublingLayout(base, tier) }
+
+// The engine's keys in the s3 namespace are the ones existing records
+// carry, so uploads started before the engine existed keep working.
+func TestHandleKeysOfExistingRecords(t *testing.T) {
+	k := multipart.KeysFor("s3")
+	got := []string{k.Key, k.UploadID, k.PartSize, k.Layout, k.TailKey, k.TailSize, k.StaleTail, k.Checksum}
+	want := []string{HandleKey, HandleUploadID, HandlePartSize, HandleLayout, HandleTailKey, HandleTailSize, HandleStaleTail, HandleChecksum}
+	if !slices.Equal(got, want) {
+		t.Fatalf("engine keys %v, records have %v", got, want)
+	}
+	// A record as written before: fixed part size, a tail.
+	s := &Store{}
+	eng, err := multipart.New(normalized(t, Config{}).engineConfig(), nil, bufpool.New(MiB, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Engine = eng
+	u := &state.Upload{ID: "old", Offset: 10*MiB + 7, Length: 20 * MiB, Handle: map[string]string{
+		"s3.key": "p/old", "s3.upload_id": "UPID", "s3.part_size": "5242880",
+		"s3.tail_key": "p/old.tail.10485767.X", "s3.tail_size": "7", "s3.checksum": "crc32c",
+	}}
+	h := s.HandleOf(u)
+	if h.Key != "p/old" || h.UploadID != "UPID" || h.Layout != fixedLayout(5*MiB) || h.TailSize != 7 || h.Checksum != "crc32c" {
+		t.Fatalf("handle %+v", h)
+	}
+	if err := h.Check(u); err != nil {
+		t.Fatal(err)
+	}
+}
+
