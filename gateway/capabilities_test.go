@@ -55,7 +55,7 @@ func TestGatewayFollowsBackendCapabilities(t *testing.T) {
 		t.Errorf("Tus-Extension %q offers what the backend refuses", ext)
 	}
 	for name, hdr := range map[string]http.Header{
-		"deferred": {"Upload-Defer-Length": {"1"}},
+		"deferred":  {"Upload-Defer-Length": {"1"}},
 		"too large": {"Upload-Length": {"1048577"}},
 		"concat":    {"Upload-Length": {"1"}, "Upload-Concat": {"partial"}},
 	} {

@@ -295,4 +295,3 @@ func TestHandleKeysOfExistingRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
