@@ -33,6 +33,9 @@ type Driver interface {
 	Complete(ctx context.Context, h Handle, u *state.Upload, parts []state.Part) error
 	// Abort drops the parts of h's session; a missing session is no error.
 	Abort(ctx context.Context, h Handle) error
+	// Sessions lists the sessions pending under key, for a record written
+	// before Create could store its session id (creation crashed between).
+	Sessions(ctx context.Context, key string) ([]string, error)
 
 	// PutObject, ReadObject, DeleteObject, ListObjects and Exists work on
 	// whole small objects: tails, and the finished object. ReadObject

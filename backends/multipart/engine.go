@@ -105,7 +105,17 @@ func (e *Engine) Create(ctx context.Context, u *state.Upload) (map[string]string
 // whose deletion failed earlier does not stay behind.
 func (e *Engine) Delete(ctx context.Context, u *state.Upload) error {
 	h := e.HandleOf(u)
-	if h.UploadID != "" {
+	ids := []string{h.UploadID}
+	if h.UploadID == "" {
+		// The record was written before the session id could be (creation
+		// crashed in between): find the sessions under the object's name.
+		var err error
+		if ids, err = e.drv.Sessions(ctx, h.Key); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		h.UploadID = id
 		if err := e.drv.Abort(ctx, h); err != nil {
 			return err
 		}

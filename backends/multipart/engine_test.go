@@ -24,6 +24,7 @@ import (
 type memDriver struct {
 	mu       sync.Mutex
 	sessions map[string]map[int][]byte // upload id -> parts
+	keys     map[string]string         // upload id -> object name
 	objects  map[string][]byte
 	next     int
 	puts     map[int]int // part number -> PutPart calls
@@ -35,7 +36,7 @@ type memDriver struct {
 }
 
 func newMemDriver() *memDriver {
-	return &memDriver{sessions: map[string]map[int][]byte{}, objects: map[string][]byte{}, puts: map[int]int{}}
+	return &memDriver{sessions: map[string]map[int][]byte{}, keys: map[string]string{}, objects: map[string][]byte{}, puts: map[int]int{}}
 }
 
 func (d *memDriver) Begin(_ context.Context, u *state.Upload, key string) (string, string, error) {
@@ -44,6 +45,7 @@ func (d *memDriver) Begin(_ context.Context, u *state.Upload, key string) (strin
 	d.next++
 	id := "session-" + strconv.Itoa(d.next)
 	d.sessions[id] = map[int][]byte{}
+	d.keys[id] = key
 	if u.Final() {
 		return id, "", nil
 	}
@@ -436,5 +438,33 @@ func TestEngineConcat(t *testing.T) {
 				t.Fatalf("%d copies with copies refused=%v", md.copies, refuse)
 			}
 		})
+	}
+}
+
+func (d *memDriver) Sessions(_ context.Context, key string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []string
+	for id, k := range d.keys {
+		if k == key {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// A record written before Create stored its session (a crash in between)
+// is deleted with the session found under its name.
+func TestEngineDeleteFindsTheSessionOfARecordWithoutOne(t *testing.T) {
+	d := newMemDriver()
+	e := newEngine(t, d)
+	r := create(t, e, &state.Upload{ID: "u", Length: 10})
+	u := r.get()
+	u.Handle = nil
+	if err := e.Delete(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.sessions) != 0 {
+		t.Fatalf("%d sessions left", len(d.sessions))
 	}
 }

@@ -183,6 +183,26 @@ func (s *driver) Begin(ctx context.Context, u *state.Upload, key string) (upload
 	return aws.ToString(out.UploadId), checksum, nil
 }
 
+// Sessions lists the pending multipart uploads of exactly key.
+func (s *driver) Sessions(ctx context.Context, key string) ([]string, error) {
+	var ids []string
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{
+		Bucket: &s.cfg.Bucket, Prefix: &key,
+	})
+	for p.HasMorePages() {
+		page, err := do(ctx, s, func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) { return p.NextPage(ctx) })
+		if err != nil {
+			return nil, classify("ListMultipartUploads", err)
+		}
+		for _, mu := range page.Uploads {
+			if aws.ToString(mu.Key) == key {
+				ids = append(ids, aws.ToString(mu.UploadId))
+			}
+		}
+	}
+	return ids, nil
+}
+
 // Ping checks that the bucket is reachable.
 func (s *Store) Ping(ctx context.Context) error {
 	_, err := do(ctx, s.d, func(ctx context.Context) (*s3.HeadBucketOutput, error) {
