@@ -133,7 +133,9 @@ func (d *driver) Abort(ctx context.Context, h multipart.Handle) error {
 
 // Sessions: a blob's staged blocks are its only session, and Abort finds
 // them under the name.
-func (d *driver) Sessions(context.Context, string) ([]string, error) { return []string{stagedMarker}, nil }
+func (d *driver) Sessions(context.Context, string) ([]string, error) {
+	return []string{stagedMarker}, nil
+}
 
 // PutObject stores buf as a whole blob (a tail).
 func (d *driver) PutObject(ctx context.Context, key string, buf *bufpool.Buffer) error {
