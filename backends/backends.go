@@ -85,3 +85,40 @@ type RangeReader interface {
 type Discarder interface {
 	Discard(ctx context.Context, u *state.Upload, uncommitted state.Change) error
 }
+
+// Capabilities are what a backend can do and hold, in one value: the
+// gateway derives Tus-Extension, Tus-Max-Size, the deferred-length check,
+// download redirects and the expiry bound from it, so it never advertises
+// what the backend refuses.
+type Capabilities struct {
+	Concatenation     bool // Concat works (server-side copy or streamed)
+	DeferredLength    bool // uploads may start without a length
+	ServerSideCopy    bool // concatenation copies inside the store
+	PresignedDownload bool // PresignGet returns URLs
+	// MaxObjectSize is the largest upload (0: no limit of the backend).
+	MaxObjectSize int64
+	// Part limits of object stores (0 for stores without parts).
+	MinPartSize, MaxPartSize int64
+	MaxParts                 int
+	// MaxUploadAge is how long the store keeps an unfinished upload's
+	// parts (0: for ever); expiry must remove uploads sooner.
+	MaxUploadAge time.Duration
+}
+
+// Capable backends report their Capabilities.
+type Capable interface {
+	Capabilities() Capabilities
+}
+
+// CapabilitiesOf returns b's Capabilities, or for a backend that does not
+// report them what its optional interfaces say.
+func CapabilitiesOf(b Backend) Capabilities {
+	if c, ok := b.(Capable); ok {
+		return c.Capabilities()
+	}
+	_, concat := b.(Concater)
+	_, presign := b.(interface {
+		PresignGet(ctx context.Context, u *state.Upload, ttl time.Duration) (string, error)
+	})
+	return Capabilities{Concatenation: concat, DeferredLength: true, PresignedDownload: presign}
+}

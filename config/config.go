@@ -9,15 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
-
+	"github.com/tusgate/tusgate/config/size"
 	"github.com/tusgate/tusgate/hooks"
 	"gopkg.in/yaml.v3"
 )
@@ -114,7 +112,7 @@ func settings() []setting {
 			c.BasePath = v
 			return nil
 		}},
-		{"store", "file://./data", "where bytes go: file:///dir, s3://bucket/prefix?endpoint=...", func(c *Config, v string) error { c.Store = v; return checkURL(v) }},
+		{"store", "file://./data", "where bytes go: file:///dir, s3://bucket/prefix?endpoint=..., azblob://container/prefix", func(c *Config, v string) error { c.Store = v; return checkURL(v) }},
 		{"state", "bolt://./data/tusgate.db", "where upload state goes: bolt:///path/file.db (embedded) or redis://host:port/db", func(c *Config, v string) error { c.State = v; return checkURL(v) }},
 		{"max-size", "0", "largest upload accepted, e.g. 10GiB (0: no limit)", func(c *Config, v string) (err error) { c.MaxSize, err = parseSize(v); return }},
 		{"expiration", "24h", "unfinished uploads are removed after this long without activity (0: never)", durationInto(func(c *Config) *time.Duration { return &c.Expiration }, true)},
@@ -266,12 +264,14 @@ func durationInto(field func(*Config) *time.Duration, zeroOK bool) func(*Config,
 	}
 }
 
+// parseSize reads the one size syntax of flags and store URLs (config/size:
+// 5M is 5 MiB, 5MB is 5,000,000 bytes).
 func parseSize(v string) (int64, error) {
-	n, err := humanize.ParseBytes(v)
-	if err != nil || n > math.MaxInt64 {
-		return 0, errors.New("must be a size such as 0, 5242880, 100MB or 10GiB")
+	n, err := size.Parse(v)
+	if err != nil {
+		return 0, errors.New("must be a size such as 0, 5242880, 100MB, 64M or 10GiB")
 	}
-	return int64(n), nil
+	return n, nil
 }
 
 func checkURL(v string) error {

@@ -156,6 +156,7 @@ type Gateway struct {
 	access     *accessCache
 	concater   backends.Concater
 	reader     backends.RangeReader
+	caps       backends.Capabilities
 	extensions string
 
 	// shutdown is cancelled when the server begins shutting down, so that
@@ -182,13 +183,41 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 	g.access = newAccessCache(cfg.Hooks.AccessCacheSize, cfg.Hooks.AccessCacheTTL)
 	g.concater, _ = backend.(backends.Concater)
 	g.reader, _ = backend.(backends.RangeReader)
+	if err := g.applyCapabilities(backends.CapabilitiesOf(backend)); err != nil {
+		return nil, err
+	}
 	g.extensions = g.extensionList()
 	g.echo = g.routes()
 	return g, nil
 }
 
+// applyCapabilities bounds the gateway by what the backend can do: the
+// smaller of --max-size and the backend's largest object is the limit, and
+// what the backend refuses is neither advertised nor attempted.
+func (g *Gateway) applyCapabilities(c backends.Capabilities) error {
+	g.caps = c
+	if c.MaxObjectSize > 0 && (g.cfg.MaxSize == 0 || c.MaxObjectSize < g.cfg.MaxSize) {
+		g.cfg.MaxSize = c.MaxObjectSize
+	}
+	if !c.Concatenation {
+		g.concater = nil
+	}
+	if !c.PresignedDownload {
+		g.cfg.DownloadRedirect = 0
+	}
+	if c.MaxUploadAge > 0 && (g.cfg.Expiration <= 0 || g.cfg.Expiration > c.MaxUploadAge) {
+		return fmt.Errorf("gateway: the backend drops the parts of unfinished uploads after %v; "+
+			"set an expiration of at most that (now %v, 0 means never)", c.MaxUploadAge, g.cfg.Expiration)
+	}
+	return nil
+}
+
 func (g *Gateway) extensionList() string {
-	ext := []string{"creation", "creation-with-upload", "creation-defer-length", "termination"}
+	ext := []string{"creation", "creation-with-upload"}
+	if g.caps.DeferredLength {
+		ext = append(ext, "creation-defer-length")
+	}
+	ext = append(ext, "termination")
 	if g.cfg.Expiration > 0 {
 		ext = append(ext, "expiration")
 	}

@@ -68,6 +68,8 @@ func (g *Gateway) creationLength(r *http.Request, final bool) (int64, error) {
 		return -1, nil
 	case hasLen && hasDefer:
 		return 0, protoErr(errBadRequest, "send either Upload-Length or Upload-Defer-Length, not both")
+	case hasDefer && !g.caps.DeferredLength:
+		return 0, protoErr(errBadRequest, "the storage backend cannot take uploads of deferred length")
 	case hasDefer:
 		if r.Header.Get(hdrUploadDefer) != "1" {
 			return 0, protoErr(errBadRequest, "Upload-Defer-Length must be 1")

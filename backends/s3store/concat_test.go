@@ -8,6 +8,7 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 )
 
 // checkPlan verifies a concat plan against the rules S3 and tusgate impose:
@@ -15,74 +16,74 @@ import (
 // is at least partSize (exactly partSize in equal mode) and at most 5 GiB;
 // a copied part lies in one source and is either the whole source or taken
 // from a source large enough for a ranged copy; numbers run 1..n.
-func checkPlan(t *testing.T, srcs []source, ps int64, equal bool, plan []concatPart) {
+func checkPlan(t *testing.T, srcs []multipart.Source, ps int64, equal bool, plan []multipart.ConcatPart) {
 	t.Helper()
 	size := map[string]int64{}
 	var total int64
 	for _, s := range srcs {
-		size[s.key] = s.size
-		total += s.size
+		size[s.Key] = s.Size
+		total += s.Size
 	}
 	var got int64
 	si, soff := 0, int64(0) // expected source and offset
 	for i, p := range plan {
-		if p.number != i+1 {
-			t.Fatalf("part %d numbered %d", i+1, p.number)
+		if p.Number != i+1 {
+			t.Fatalf("part %d numbered %d", i+1, p.Number)
 		}
 		lastPart := i == len(plan)-1
-		if !lastPart && (p.size < ps || (equal && p.size != ps)) {
-			t.Fatalf("part %d has %d bytes, part size %d (equal=%v)", p.number, p.size, ps, equal)
+		if !lastPart && (p.Size < ps || (equal && p.Size != ps)) {
+			t.Fatalf("part %d has %d bytes, part size %d (equal=%v)", p.Number, p.Size, ps, equal)
 		}
-		if p.size > MaxPartSize || p.size <= 0 {
-			t.Fatalf("part %d has %d bytes", p.number, p.size)
+		if p.Size > MaxPartSize || p.Size <= 0 {
+			t.Fatalf("part %d has %d bytes", p.Number, p.Size)
 		}
-		if p.copy {
-			seg := p.segs[0]
-			if len(p.segs) != 1 || seg.off+seg.len > size[seg.key] {
-				t.Fatalf("copy part %d: %+v", p.number, p.segs)
+		if p.Copy {
+			seg := p.Segs[0]
+			if len(p.Segs) != 1 || seg.Off+seg.Len > size[seg.Key] {
+				t.Fatalf("copy part %d: %+v", p.Number, p.Segs)
 			}
-			if seg.whole != (seg.off == 0 && seg.len == size[seg.key]) || (!seg.whole && size[seg.key] <= copyRangeMin) {
-				t.Fatalf("copy part %d: ranged copy of a %d-byte source", p.number, size[seg.key])
+			if seg.Whole != (seg.Off == 0 && seg.Len == size[seg.Key]) || (!seg.Whole && size[seg.Key] <= copyRangeMin) {
+				t.Fatalf("copy part %d: ranged copy of a %d-byte source", p.Number, size[seg.Key])
 			}
 		}
 		var sum int64
-		for _, seg := range p.segs {
-			for si < len(srcs) && soff == srcs[si].size {
+		for _, seg := range p.Segs {
+			for si < len(srcs) && soff == srcs[si].Size {
 				si, soff = si+1, 0
 			}
-			if si >= len(srcs) || seg.key != srcs[si].key || seg.off != soff || seg.len <= 0 {
-				t.Fatalf("part %d segment %+v, expected %s at %d", p.number, seg, srcs[min(si, len(srcs)-1)].key, soff)
+			if si >= len(srcs) || seg.Key != srcs[si].Key || seg.Off != soff || seg.Len <= 0 {
+				t.Fatalf("part %d segment %+v, expected %s at %d", p.Number, seg, srcs[min(si, len(srcs)-1)].Key, soff)
 			}
-			soff += seg.len
-			if soff > srcs[si].size {
+			soff += seg.Len
+			if soff > srcs[si].Size {
 				t.Fatalf("segment %+v runs past its source", seg)
 			}
-			sum += seg.len
+			sum += seg.Len
 		}
-		if sum != p.size {
-			t.Fatalf("part %d segments sum to %d, size %d", p.number, sum, p.size)
+		if sum != p.Size {
+			t.Fatalf("part %d segments sum to %d, size %d", p.Number, sum, p.Size)
 		}
-		got += p.size
+		got += p.Size
 	}
 	if got != total {
 		t.Fatalf("plan covers %d bytes of %d", got, total)
 	}
-	if total > 0 && int64(len(plan)) > ceilDiv(total, ps) {
+	if total > 0 && int64(len(plan)) > (total+ps-1)/ps {
 		t.Fatalf("%d parts for %d bytes at part size %d", len(plan), total, ps)
 	}
 }
 
 func TestPlanConcatCases(t *testing.T) {
 	const ps = 5 * MiB
-	cases := map[string][]source{
-		"all small":         {{"a", 1}, {"b", 2 * MiB}, {"c", 3}},
-		"all large":         {{"a", 12 * MiB}, {"b", 5 * MiB}, {"c", 100 * MiB}},
-		"small between":     {{"a", 6 * MiB}, {"b", 1 * MiB}, {"c", 12 * MiB}, {"d", 0}, {"e", 3 * KiB}},
-		"listed twice":      {{"a", 6 * MiB}, {"a", 6 * MiB}, {"b", 4 * MiB}, {"b", 4 * MiB}},
-		"exactly part size": {{"a", ps}, {"b", ps}},
-		"only empty":        {{"a", 0}},
-		"last small":        {{"a", 20 * MiB}, {"b", 10}},
-		"first small":       {{"a", 10}, {"b", 20 * MiB}},
+	cases := map[string][]multipart.Source{
+		"all small":         {{Key: "a", Size: 1}, {Key: "b", Size: 2 * MiB}, {Key: "c", Size: 3}},
+		"all large":         {{Key: "a", Size: 12 * MiB}, {Key: "b", Size: 5 * MiB}, {Key: "c", Size: 100 * MiB}},
+		"small between":     {{Key: "a", Size: 6 * MiB}, {Key: "b", Size: 1 * MiB}, {Key: "c", Size: 12 * MiB}, {Key: "d", Size: 0}, {Key: "e", Size: 3 * KiB}},
+		"listed twice":      {{Key: "a", Size: 6 * MiB}, {Key: "a", Size: 6 * MiB}, {Key: "b", Size: 4 * MiB}, {Key: "b", Size: 4 * MiB}},
+		"exactly part size": {{Key: "a", Size: ps}, {Key: "b", Size: ps}},
+		"only empty":        {{Key: "a", Size: 0}},
+		"last small":        {{Key: "a", Size: 20 * MiB}, {Key: "b", Size: 10}},
+		"first small":       {{Key: "a", Size: 10}, {Key: "b", Size: 20 * MiB}},
 	}
 	for name, srcs := range cases {
 		for _, equal := range []bool{false, true} {
@@ -94,10 +95,10 @@ func TestPlanConcatCases(t *testing.T) {
 }
 
 func TestPlanConcatCopiesWholePartialsWhenPossible(t *testing.T) {
-	srcs := []source{{"a", 100 * MiB}, {"b", 7 * MiB}, {"c", 1 * MiB}}
+	srcs := []multipart.Source{{Key: "a", Size: 100 * MiB}, {Key: "b", Size: 7 * MiB}, {Key: "c", Size: 1 * MiB}}
 	plan := planConcat(srcs, 5*MiB, false)
 	checkPlan(t, srcs, 5*MiB, false, plan)
-	if len(plan) != 3 || !plan[0].copy || !plan[0].segs[0].whole || !plan[1].copy || !plan[2].copy {
+	if len(plan) != 3 || !plan[0].Copy || !plan[0].Segs[0].Whole || !plan[1].Copy || !plan[2].Copy {
 		t.Fatalf("want three whole-object copies, got %+v", plan)
 	}
 }
@@ -107,13 +108,13 @@ func TestPlanConcatRandom(t *testing.T) {
 	sizes := []int64{0, 1, 100, MiB, 5*MiB - 1, 5 * MiB, 5*MiB + 1, 6 * MiB, 11 * MiB, 40 * MiB}
 	for i := range 2000 {
 		n := 1 + rng.IntN(8)
-		srcs := make([]source, n)
+		srcs := make([]multipart.Source, n)
 		for j := range srcs {
 			if j > 0 && rng.IntN(5) == 0 {
 				srcs[j] = srcs[rng.IntN(j)] // the same partial listed again
 				continue
 			}
-			srcs[j] = source{key: fmt.Sprint("p", j), size: sizes[rng.IntN(len(sizes))] + rng.Int64N(3)}
+			srcs[j] = multipart.Source{Key: fmt.Sprint("p", j), Size: sizes[rng.IntN(len(sizes))] + rng.Int64N(3)}
 		}
 		ps := []int64{5 * MiB, 8 * MiB}[rng.IntN(2)]
 		equal := i%2 == 0
@@ -126,10 +127,13 @@ func TestPlanConcatRandom(t *testing.T) {
 // which keeps assembled parts small, and refuses one the budget cannot hold.
 func TestConcatPartSize(t *testing.T) {
 	cfg := normalized(t, Config{})
-	s := &Store{cfg: cfg, pool: bufpool.New(64*MiB, 0)}
+	s, err := multipart.New(cfg.engineConfig(), nil, bufpool.New(64*MiB, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	doubling := deferredLayout(t, cfg)
 	cases := []struct {
-		l     layout
+		l     multipart.Layout
 		total int64
 		want  int64 // 0: ErrTooLarge
 	}{
@@ -141,7 +145,7 @@ func TestConcatPartSize(t *testing.T) {
 		{fixedLayout(525 * MiB), 5 * MiB, 0},
 	}
 	for _, c := range cases {
-		got, err := s.concatPartSize(c.l, c.total)
+		got, err := s.ConcatPartSize(c.l, c.total)
 		if c.want == 0 {
 			if !errors.Is(err, backends.ErrTooLarge) {
 				t.Errorf("%+v, %d bytes: %d, %v; want ErrTooLarge", c.l, c.total, got, err)
@@ -152,4 +156,10 @@ func TestConcatPartSize(t *testing.T) {
 			t.Errorf("%+v, %d bytes: %d, %v; want %d", c.l, c.total, got, err, c.want)
 		}
 	}
+}
+
+// planConcat plans with S3's limits and copies offered.
+func planConcat(srcs []multipart.Source, ps int64, equal bool) []multipart.ConcatPart {
+	c := Config{EqualParts: equal}.engineConfig()
+	return c.PlanConcat(srcs, ps, true)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tusgate/tusgate/config/size"
 )
 
 // Size units and the limits of S3 multipart uploads.
@@ -161,30 +163,5 @@ func (c Config) normalize() (Config, error) {
 	return c, nil
 }
 
-// parseSize reads "5242880", "5MiB", "5M" (binary), "5MB" (decimal).
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	num, unit := s, ""
-	if i >= 0 {
-		num, unit = s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("not a size: %q", s)
-	}
-	mult := map[string]int64{
-		"": 1, "b": 1,
-		"k": KiB, "ki": KiB, "kib": KiB, "kb": 1e3,
-		"m": MiB, "mi": MiB, "mib": MiB, "mb": 1e6,
-		"g": GiB, "gi": GiB, "gib": GiB, "gb": 1e9,
-		"t": TiB, "ti": TiB, "tib": TiB, "tb": 1e12,
-	}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("unknown size unit in %q", s)
-	}
-	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q too large", s)
-	}
-	return n * mult, nil
-}
+// parseSize reads the one size syntax of flags and URLs (config/size).
+func parseSize(s string) (int64, error) { return size.Parse(s) }

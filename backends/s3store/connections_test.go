@@ -39,7 +39,7 @@ func TestFewConnectionsServeManyUploads(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MaxConnections = 2
 	s := newStore(t, cfg, bufpool.New(15*MiB, 0))
-	tr := s.client.Options().HTTPClient.(*awshttp.BuildableClient).GetTransport()
+	tr := s.d.client.Options().HTTPClient.(*awshttp.BuildableClient).GetTransport()
 	if tr.MaxConnsPerHost != 2 || tr.MaxIdleConnsPerHost != 2 {
 		t.Fatalf("transport allows %d connections (%d idle), want 2", tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost)
 	}

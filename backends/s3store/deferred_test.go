@@ -13,6 +13,7 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/state"
 )
 
@@ -25,23 +26,23 @@ func smallTiers(t *testing.T) Config {
 	return cfg
 }
 
-var smallLayout = layout{base: 5 * MiB, tier: 2}
+var smallLayout = doubling(5*MiB, 2)
 
 // checkLayoutState asserts that the committed state of m follows l: the
 // manifest is parts 1..n of l exactly (a last part of a complete upload may
 // be short), and a tail starts where they end and is shorter than its part.
-func checkLayoutState(t *testing.T, m *memUpload, l layout) {
+func checkLayoutState(t *testing.T, m *memUpload, l multipart.Layout) {
 	t.Helper()
 	u := m.get()
-	if got := layoutFromHandle(u.Handle); got != l {
+	if got := engineCfg.LayoutFromHandle(keys, u.Handle); got != l {
 		t.Fatalf("handle layout %+v, want %+v", got, l)
 	}
 	tail := mustInt(t, u.Handle[HandleTailSize])
 	var end int64
 	for i, p := range m.manifest() {
-		want := l.part(i + 1)
-		short := u.Complete() && p.Offset+p.Size == u.Length && p.Size < want.size
-		if p.Number != want.num || p.Offset != want.start || (p.Size != want.size && !short) {
+		want := l.Part(i + 1)
+		short := u.Complete() && p.Offset+p.Size == u.Length && p.Size < want.Size
+		if p.Number != want.Num || p.Offset != want.Start || (p.Size != want.Size && !short) {
 			t.Fatalf("manifest entry %d is %+v, layout part %+v", i, p, want)
 		}
 		end = p.Offset + p.Size
@@ -50,7 +51,7 @@ func checkLayoutState(t *testing.T, m *memUpload, l layout) {
 		t.Fatalf("parts end at %d, tail %d, offset %d", end, tail, u.Offset)
 	}
 	if tail > 0 {
-		if p := l.at(end); p.start != end || tail >= p.size {
+		if p := l.At(end); p.Start != end || tail >= p.Size {
 			t.Fatalf("a %d-byte tail at %d does not fit part %+v", tail, end, p)
 		}
 	}
@@ -243,7 +244,7 @@ func TestConcatWithADeferredPartial(t *testing.T) {
 			id, length = "final-deferred", -1
 		}
 		final := newFinalUpload(t, s, id, length, partials)
-		if l := layoutFromHandle(final.get().Handle); l.fixed() == deferred {
+		if l := engineCfg.LayoutFromHandle(keys, final.get().Handle); l.Fixed() == deferred {
 			t.Fatalf("%s: layout %+v", id, l)
 		}
 		u := final.get()

@@ -48,12 +48,12 @@ func cleanPrefix(t *testing.T, cfg Config) {
 		return
 	}
 	for _, k := range listKeys(t, s) {
-		_ = s.deleteObject(ctx, k)
+		_ = s.d.DeleteObject(ctx, k)
 	}
-	ups, err := s.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
+	ups, err := s.d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
 	if err == nil {
 		for _, u := range ups.Uploads {
-			_ = s.abort(ctx, handle{key: aws.ToString(u.Key), uploadID: aws.ToString(u.UploadId)})
+			_ = s.d.Abort(ctx, handle{Key: aws.ToString(u.Key), UploadID: aws.ToString(u.UploadId)})
 		}
 	}
 }
@@ -61,11 +61,11 @@ func cleanPrefix(t *testing.T, cfg Config) {
 func listKeys(t *testing.T, s *Store) []string {
 	t.Helper()
 	var keys []string
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &s.cfg.Prefix})
+	p := s3.NewListObjectsV2Paginator(s.d.client, &s3.ListObjectsV2Input{Bucket: &s.d.cfg.Bucket, Prefix: &s.d.cfg.Prefix})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
-			t.Fatalf("list %s: %v", s.cfg.Prefix, err)
+			t.Fatalf("list %s: %v", s.d.cfg.Prefix, err)
 		}
 		for _, o := range page.Contents {
 			keys = append(keys, aws.ToString(o.Key))
@@ -88,7 +88,7 @@ func newStore(t *testing.T, cfg Config, pool *bufpool.Pool) *Store {
 
 func getObject(t *testing.T, s *Store, key string) []byte {
 	t.Helper()
-	out, err := s.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	out, err := s.d.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &s.d.cfg.Bucket, Key: &key})
 	if err != nil {
 		t.Fatalf("get %s: %v", key, err)
 	}
@@ -229,7 +229,7 @@ func (l *getLog) total() int64 {
 // recordGets makes s log the ranges it reads back from the bucket.
 func recordGets(s *Store) *getLog {
 	l := &getLog{}
-	opts := s.client.Options()
+	opts := s.d.client.Options()
 	opts.APIOptions = append(opts.APIOptions, func(st *middleware.Stack) error {
 		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("tusgateRecordGets",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
@@ -250,14 +250,14 @@ func recordGets(s *Store) *getLog {
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 	})
-	s.client = s3.New(opts)
+	s.d.client = s3.New(opts)
 	return l
 }
 
 // failPart makes every UploadPart of part number num through s fail with err
 // before it is sent.
 func failPart(s *Store, num int32, err error) {
-	opts := s.client.Options()
+	opts := s.d.client.Options()
 	opts.APIOptions = append(opts.APIOptions, func(st *middleware.Stack) error {
 		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("tusgateFailPart",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
@@ -269,5 +269,5 @@ func failPart(s *Store, num int32, err error) {
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 	})
-	s.client = s3.New(opts)
+	s.d.client = s3.New(opts)
 }

@@ -1,11 +1,12 @@
 package s3store
 
 import (
-	"encoding/base64"
 	"mime"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tusgate/tusgate/backends"
 )
 
 // maxUserMetadata is S3's limit on the user metadata of an object (keys and
@@ -19,53 +20,13 @@ type objectAttrs struct {
 	Metadata           map[string]string
 }
 
-// parseTusMetadata decodes Upload-Metadata: comma-separated "key base64value"
-// pairs, the value optional. Malformed pairs are skipped: the gateway
-// validates the header, this only derives object attributes from it.
-func parseTusMetadata(raw string) map[string]string {
-	out := map[string]string{}
-	for _, pair := range strings.Split(raw, ",") {
-		fields := strings.Fields(pair)
-		switch len(fields) {
-		case 1:
-			out[fields[0]] = ""
-		case 2:
-			v, err := base64.StdEncoding.DecodeString(fields[1])
-			if err == nil {
-				out[fields[0]] = string(v)
-			}
-		}
-	}
-	return out
-}
+func parseTusMetadata(raw string) map[string]string { return backends.ParseMetadata(raw) }
 
-// attrsFor maps tus metadata to S3 object attributes: filetype becomes the
-// Content-Type (when it is a valid media type), filename the
-// Content-Disposition, and every pair is kept as user metadata in the form
-// S3 accepts.
+// attrsFor maps tus metadata to S3 object attributes (backends.AttrsFor),
+// every pair kept as user metadata in the form S3 accepts.
 func attrsFor(rawMetadata string) objectAttrs {
-	meta := parseTusMetadata(rawMetadata)
-	a := objectAttrs{ContentType: "application/octet-stream"}
-	if ft := meta["filetype"]; ft != "" {
-		if mt, params, err := mime.ParseMediaType(ft); err == nil {
-			if s := mime.FormatMediaType(mt, params); s != "" {
-				a.ContentType = s
-			}
-		}
-	}
-	if name := meta["filename"]; name != "" && utf8.ValidString(name) {
-		// FormatMediaType adds RFC 2231 filename* encoding for non-ASCII
-		// names; it refuses names with control characters, so drop those.
-		clean := strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return -1
-			}
-			return r
-		}, name)
-		a.ContentDisposition = mime.FormatMediaType("attachment", map[string]string{"filename": clean})
-	}
-	a.Metadata = s3Metadata(meta)
-	return a
+	a := backends.AttrsFor(rawMetadata)
+	return objectAttrs{ContentType: a.ContentType, ContentDisposition: a.ContentDisposition, Metadata: s3Metadata(a.Metadata)}
 }
 
 // s3Metadata sanitises tus metadata into x-amz-meta-* pairs: keys become

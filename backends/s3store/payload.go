@@ -2,7 +2,6 @@ package s3store
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -46,29 +45,6 @@ func signsPayload(cfg Config) bool {
 	return cfg.Checksum != ChecksumNone && strings.HasPrefix(strings.ToLower(cfg.Endpoint), "http://")
 }
 
-// newBuffer reserves size bytes of the pool for bytes to be sent to the
-// upload of h. The buffer digests the bytes as they arrive (cache-hot):
-// CRC32C when h's multipart upload expects it, SHA-256 when the payload is
-// signed; payloadOf hands the digest to the request, so no second pass over
-// the part is made before sending it.
-func (s *Store) newBuffer(ctx context.Context, size int64, h handle) (*bufpool.Buffer, error) {
-	buf, err := s.pool.Get(ctx, size)
-	if err != nil {
-		return nil, err
-	}
-	var d hash.Hash
-	switch {
-	case h.checksum == ChecksumCRC32C:
-		d = crc32.New(castagnoli)
-	case s.signPayload:
-		d = sha256.New()
-	}
-	if d != nil {
-		_ = buf.HashWith(d) // cannot fail: the buffer is empty
-	}
-	return buf, nil
-}
-
 // payload is how one request body is sent: request options, and the
 // base64 CRC32C for the checksum header (nil: none).
 type payload struct {
@@ -78,7 +54,7 @@ type payload struct {
 
 // payloadOf is how the bytes of buf are sent, from the digest the buffer
 // made while it was filled.
-func (s *Store) payloadOf(buf *bufpool.Buffer) payload {
+func (s *driver) payloadOf(buf *bufpool.Buffer) payload {
 	switch d := buf.Hash().(type) {
 	case hash.Hash32:
 		var sum [4]byte

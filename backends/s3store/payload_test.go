@@ -39,7 +39,7 @@ func (c countingBody) Seek(off int64, whence int) (int64, error) { return c.r.Se
 // the way Write fills part buffers (digesting on receipt).
 func filledBuffer(t *testing.T, s *Store, h handle, data []byte) *bufpool.Buffer {
 	t.Helper()
-	buf, err := s.newBuffer(context.Background(), int64(len(data)), h)
+	buf, err := s.NewBuffer(context.Background(), int64(len(data)), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,18 +80,18 @@ func TestPayloadPasses(t *testing.T) {
 		c.Checksum = v.checksum
 		s := newStore(t, c, nil)
 		m := newMemUpload(t, s, "passes", int64(len(data)), "")
-		h := handleOf(c, m.get())
+		h := s.HandleOf(m.get())
 		buf := filledBuffer(t, s, h, data)
 		var pl payload
 		if v.onReceipt {
-			pl = s.payloadOf(buf)
+			pl = s.d.payloadOf(buf)
 		}
 		if v.opt != nil {
 			pl.opts = append(pl.opts[:len(pl.opts):len(pl.opts)], v.opt)
 		}
 		var read atomic.Int64
 		start := time.Now()
-		_, _, err := s.sendPart(context.Background(), h, 1, countingBody{buf.Reader(), &read}, buf.Len(), pl)
+		_, _, err := s.d.sendPart(context.Background(), h, 1, countingBody{buf.Reader(), &read}, buf.Len(), pl)
 		if err != nil {
 			t.Fatalf("%s: the endpoint refused the part: %v", v.name, err)
 		}
@@ -114,25 +114,25 @@ func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Checksum = ChecksumSHA256
 	s := newStore(t, cfg, nil)
-	if !s.signPayload {
+	if !s.d.signPayload {
 		t.Fatalf("the test endpoint %s is plain http: payloads must be signed", cfg.Endpoint)
 	}
 	data := randomBytes(31, 5*MiB)
 	m := newMemUpload(t, s, "hash-check", int64(len(data)), "")
-	h := handleOf(cfg, m.get())
-	if h.checksum != "" {
-		t.Fatalf("checksum=sha256 created a multipart upload with checksum %q", h.checksum)
+	h := s.HandleOf(m.get())
+	if h.Checksum != "" {
+		t.Fatalf("checksum=sha256 created a multipart upload with checksum %q", h.Checksum)
 	}
 	buf := filledBuffer(t, s, h, data)
 
 	other := sha256.Sum256(append([]byte{data[0] ^ 1}, data[1:]...))
 	bad := payload{opts: []func(*s3.Options){withPayloadHash(hex.EncodeToString(other[:]))}}
-	_, _, err := s.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), bad)
+	_, _, err := s.d.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), bad)
 	var e *Error
 	if !errors.As(err, &e) || e.Code != "XAmzContentSHA256Mismatch" {
 		t.Fatalf("a part whose signed payload hash does not match its bytes: %v, want XAmzContentSHA256Mismatch", err)
 	}
-	etag, crc, err := s.uploadPart(context.Background(), h, 1, buf)
+	etag, crc, err := s.d.PutPart(context.Background(), h, 1, buf)
 	if err != nil {
 		t.Fatalf("the part with its own hash was refused: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.finish(t, s)
-	if got := getObject(t, s, h.key); !bytes.Equal(got, data) {
+	if got := getObject(t, s, h.Key); !bytes.Equal(got, data) {
 		t.Fatal("the object holds other bytes than were sent")
 	}
 }
@@ -158,12 +158,12 @@ func TestCRC32CFromReceiptIsChecked(t *testing.T) {
 	s := newStore(t, cfg, nil)
 	data := randomBytes(32, 5*MiB+17)
 	m := newMemUpload(t, s, "crc-check", int64(len(data)), "")
-	h := handleOf(cfg, m.get())
-	if h.checksum != ChecksumCRC32C {
-		t.Fatalf("default configuration created a multipart upload with checksum %q, want crc32c", h.checksum)
+	h := s.HandleOf(m.get())
+	if h.Checksum != ChecksumCRC32C {
+		t.Fatalf("default configuration created a multipart upload with checksum %q, want crc32c", h.Checksum)
 	}
 	buf := filledBuffer(t, s, h, data[:5*MiB])
-	pl := s.payloadOf(buf)
+	pl := s.d.payloadOf(buf)
 	want := crc32.Checksum(data[:5*MiB], castagnoli)
 	if pl.crc32c == nil || *pl.crc32c != b64crc(want) {
 		t.Fatalf("payload CRC32C %v, want %s", pl.crc32c, b64crc(want))
@@ -171,22 +171,22 @@ func TestCRC32CFromReceiptIsChecked(t *testing.T) {
 
 	wrong := pl
 	wrong.crc32c = aws.String(b64crc(want ^ 1))
-	_, _, err := s.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), wrong)
+	_, _, err := s.d.sendPart(context.Background(), h, 1, buf.Reader(), buf.Len(), wrong)
 	if err == nil {
 		t.Fatal("the store accepted a part whose bytes do not match its CRC32C")
 	}
 	t.Logf("a part with a wrong CRC32C: %v", err)
 	tail := filledBuffer(t, s, h, data[5*MiB:])
-	tailPl := s.payloadOf(tail)
+	tailPl := s.d.payloadOf(tail)
 	tailPl.crc32c = aws.String(b64crc(crc32.Checksum(data[5*MiB:], castagnoli) ^ 1))
-	if _, err := s.client.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: &cfg.Bucket, Key: aws.String(h.key + ".badtail"), Body: tail.Reader(),
+	if _, err := s.d.client.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: &cfg.Bucket, Key: aws.String(h.Key + ".badtail"), Body: tail.Reader(),
 		ContentLength: aws.Int64(tail.Len()), ChecksumCRC32C: tailPl.crc32c,
 	}, tailPl.opts...); err == nil {
 		t.Fatal("the store accepted a tail whose bytes do not match its CRC32C")
 	}
 
-	etag, crc, err := s.uploadPart(context.Background(), h, 1, buf)
+	etag, crc, err := s.d.PutPart(context.Background(), h, 1, buf)
 	if err != nil {
 		t.Fatalf("the part with its own CRC32C was refused: %v", err)
 	}
@@ -200,7 +200,7 @@ func TestCRC32CFromReceiptIsChecked(t *testing.T) {
 	}
 	m.write(t, s, data[5*MiB:])
 	m.finish(t, s)
-	if got := getObject(t, s, h.key); !bytes.Equal(got, data) {
+	if got := getObject(t, s, h.Key); !bytes.Equal(got, data) {
 		t.Fatal("the object holds other bytes than were sent")
 	}
 }

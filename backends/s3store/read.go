@@ -16,13 +16,13 @@ import (
 // NewRangeReader reads length bytes of the finished object from offset
 // (length < 0: to the end) with one ranged GET.
 func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, length int64) (io.ReadCloser, error) {
-	key := handleOf(s.cfg, u).key
+	key := s.HandleOf(u).Key
 	if offset < 0 {
 		return nil, fmt.Errorf("s3store: negative offset %d", offset)
 	}
 	if length == 0 {
 		// A Range header cannot ask for nothing; still report a missing object.
-		if ok, err := s.objectExists(ctx, key); err != nil || !ok {
+		if ok, err := s.d.Exists(ctx, key); err != nil || !ok {
 			if err == nil {
 				err = &Error{Op: "HeadObject", Code: "NotFound", Kind: backends.ErrNotFound, Err: fmt.Errorf("no object %s", key)}
 			}
@@ -34,7 +34,7 @@ func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, len
 	if length > 0 {
 		rng += fmt.Sprint(offset + length - 1)
 	}
-	out, err := s.getObject(ctx, key, rng)
+	out, err := s.d.getObject(ctx, key, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -46,13 +46,13 @@ func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, len
 // option; when that is unset too it fails with ErrPresignDisabled.
 func (s *Store) PresignGet(ctx context.Context, u *state.Upload, ttl time.Duration) (string, error) {
 	if ttl <= 0 {
-		ttl = s.cfg.PresignTTL
+		ttl = s.d.cfg.PresignTTL
 	}
 	if ttl <= 0 {
 		return "", ErrPresignDisabled
 	}
-	key := handleOf(s.cfg, u).key
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key},
+	key := s.HandleOf(u).Key
+	req, err := s.d.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.d.cfg.Bucket, Key: &key},
 		s3.WithPresignExpires(min(ttl, 7*24*time.Hour)))
 	if err != nil {
 		return "", classify("PresignGetObject", err)

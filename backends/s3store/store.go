@@ -22,21 +22,29 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/state"
 )
 
-// Store is the S3 backend. It implements backends.Backend, Concater,
-// RangeReader and Discarder, plus PresignGet.
+// Store is the S3 backend: the part engine (backends/multipart) on an S3
+// driver. It implements backends.Backend, Concater, RangeReader and
+// Discarder, plus PresignGet.
 type Store struct {
+	*multipart.Engine
+	d *driver
+}
+
+// driver is the S3 side of the engine: one multipart upload per upload,
+// tails as small objects, UploadPartCopy for concatenation.
+type driver struct {
 	cfg     Config
 	client  *s3.Client
 	presign *s3.PresignClient
-	pool    *bufpool.Pool
 	log     *slog.Logger
 	// unsignedOpts send a body as UNSIGNED-PAYLOAD (see payloadOf).
 	unsignedOpts []func(*s3.Options)
-	// slots hold the SDK calls in flight (see do).
-	slots chan struct{}
+	// gate holds the SDK calls in flight (see multipart.Do).
+	gate *multipart.Gate
 	// signPayload: buffers without a CRC32C hash what they receive for
 	// the signer.
 	signPayload bool
@@ -47,7 +55,14 @@ var (
 	_ backends.Concater    = (*Store)(nil)
 	_ backends.RangeReader = (*Store)(nil)
 	_ backends.Discarder   = (*Store)(nil)
+	_ multipart.Driver     = (*driver)(nil)
+	_ multipart.PartCopier = (*driver)(nil)
 )
+
+// do runs one SDK call through the store's gate.
+func do[T any](ctx context.Context, s *driver, call func(context.Context) (T, error)) (T, error) {
+	return multipart.Do(ctx, s.gate, call)
+}
 
 // New connects to the bucket of cfg, with credentials from the SDK's default
 // chain (AWS_* variables, shared profiles, web identity / IRSA, instance
@@ -105,16 +120,19 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	s := &Store{
+	s := &driver{
 		cfg:     cfg,
 		client:  client,
 		presign: s3.NewPresignClient(client),
-		pool:    pool,
 		log:     logger,
 
-		slots:        make(chan struct{}, conns),
+		gate:         multipart.NewGate(conns),
 		signPayload:  signsPayload(cfg),
 		unsignedOpts: []func(*s3.Options){unsignedPayload},
+	}
+	eng, err := multipart.New(cfg.engineConfig(), s, pool, logger)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: %w", err)
 	}
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
 		err = classify("HeadBucket", err)
@@ -123,43 +141,11 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		}
 		return nil, fmt.Errorf("s3store: cannot access bucket %q at %s: %w", cfg.Bucket, s.where(), err)
 	}
-	s.logDeferredLimit()
-	return s, nil
+	eng.LogDeferredLimit()
+	return &Store{Engine: eng, d: s}, nil
 }
 
-// logDeferredLimit tells operators at start-up how far the buffer budget
-// lets deferred-length uploads go, and warns when it refuses them outright.
-func (s *Store) logDeferredLimit() {
-	budget, limit := s.pool.Budget(), s.MaxDeferredSize()
-	switch {
-	case limit == 0 && s.cfg.EqualParts:
-		ps, _ := s.cfg.PartSizeFor(-1)
-		s.log.Warn("with equal_parts, deferred-length uploads need a part buffer larger than the buffer budget; "+
-			"they will be refused unless max_object_size is lowered or the budget raised",
-			"part_size", ps, "budget", budget)
-	case limit == 0:
-		s.log.Warn("the part size is larger than the buffer budget; uploads will be refused",
-			"part_size", s.cfg.basePartSize(), "budget", budget)
-	case limit < s.cfg.MaxObjectSize:
-		s.log.Info("deferred-length uploads are limited by the buffer budget: their parts grow with the offset",
-			"max_deferred_size", limit, "budget", budget, "max_object_size", s.cfg.MaxObjectSize)
-	}
-}
-
-// MaxDeferredSize is how many bytes a deferred-length upload can take before
-// the next part of its layout no longer fits the buffer budget (Write then
-// fails with backends.ErrTooLarge), at most MaxObjectSize. Zero means
-// deferred-length uploads are refused at creation. An upload that declares
-// its length in time may end with a shorter last part beyond it.
-func (s *Store) MaxDeferredSize() int64 {
-	l, err := s.cfg.layoutFor(-1)
-	if err != nil {
-		return 0
-	}
-	return min(l.reach(s.pool.Budget()), s.cfg.MaxObjectSize)
-}
-
-func (s *Store) where() string {
+func (s *driver) where() string {
 	if s.cfg.Endpoint != "" {
 		return s.cfg.Endpoint
 	}
@@ -167,20 +153,11 @@ func (s *Store) where() string {
 }
 
 // Config returns the normalised configuration in use.
-func (s *Store) Config() Config { return s.cfg }
+func (s *Store) Config() Config { return s.d.cfg }
 
-// Create starts the multipart upload, with Content-Type, Content-Disposition
-// and user metadata from the tus metadata, and fixes the part layout.
-func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string, error) {
-	l, err := s.cfg.layoutFor(u.Length)
-	if err != nil {
-		return nil, err
-	}
-	if ps := l.part(1).size; ps > s.pool.Budget() {
-		return nil, fmt.Errorf("%w: a part of %d bytes does not fit the buffer budget of %d bytes",
-			backends.ErrTooLarge, ps, s.pool.Budget())
-	}
-	key := s.cfg.Prefix + u.ID
+// Begin starts the multipart upload, with Content-Type, Content-Disposition
+// and user metadata from the tus metadata.
+func (s *driver) Begin(ctx context.Context, u *state.Upload, key string) (uploadID, checksum string, err error) {
 	a := attrsFor(u.Metadata)
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:      &s.cfg.Bucket,
@@ -193,7 +170,6 @@ func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string,
 	}
 	// A final concatenation receives no bytes from clients: its parts are
 	// copied inside the store, which computes no checksum for them.
-	checksum := ""
 	if s.cfg.Checksum == ChecksumCRC32C && !u.Final() {
 		checksum = ChecksumCRC32C
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
@@ -202,58 +178,13 @@ func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string,
 		return s.client.CreateMultipartUpload(ctx, in)
 	})
 	if err != nil {
-		return nil, classify("CreateMultipartUpload", err)
+		return "", "", classify("CreateMultipartUpload", err)
 	}
-	hv := newHandle(key, aws.ToString(out.UploadId), l)
-	if checksum != "" {
-		hv[HandleChecksum] = checksum
-	}
-	return hv, nil
+	return aws.ToString(out.UploadId), checksum, nil
 }
 
-// Delete aborts the multipart upload and removes tails and the object.
-// Tails are also found by listing the upload's own tail prefix, so a tail
-// whose deletion failed earlier does not stay behind.
-func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
-	h := handleOf(s.cfg, u)
-	ids := []string{h.uploadID}
-	if h.uploadID == "" {
-		// The record was written before the multipart upload's ID could be
-		// (creation crashed in between): find it under the object's key.
-		var err error
-		if ids, err = s.multipartUploadsOf(ctx, h.key); err != nil {
-			return err
-		}
-	}
-	for _, id := range ids {
-		h.uploadID = id
-		if err := s.abort(ctx, h); err != nil {
-			return err
-		}
-	}
-	keys := []string{h.key}
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.cfg.Bucket, Prefix: aws.String(h.key + tailInfix),
-	})
-	for p.HasMorePages() {
-		page, err := do(ctx, s, func(ctx context.Context) (*s3.ListObjectsV2Output, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return classify("ListObjectsV2", err)
-		}
-		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-	}
-	for _, k := range append(keys, h.tailKey, h.staleTail) {
-		if err := s.deleteObject(ctx, k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// multipartUploadsOf lists the pending multipart uploads of exactly key.
-func (s *Store) multipartUploadsOf(ctx context.Context, key string) ([]string, error) {
+// Sessions lists the pending multipart uploads of exactly key.
+func (s *driver) Sessions(ctx context.Context, key string) ([]string, error) {
 	var ids []string
 	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{
 		Bucket: &s.cfg.Bucket, Prefix: &key,
@@ -274,11 +205,19 @@ func (s *Store) multipartUploadsOf(ctx context.Context, key string) ([]string, e
 
 // Ping checks that the bucket is reachable.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := do(ctx, s, func(ctx context.Context) (*s3.HeadBucketOutput, error) {
-		return s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
+	_, err := do(ctx, s.d, func(ctx context.Context) (*s3.HeadBucketOutput, error) {
+		return s.d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.d.cfg.Bucket})
 	})
 	return classify("HeadBucket", err)
 }
 
 // Close releases nothing: the SDK client holds no resources needing it.
 func (s *Store) Close() error { return nil }
+
+// Capabilities adds presigned downloads (SigV4 needs nothing more) to the
+// engine's.
+func (s *Store) Capabilities() backends.Capabilities {
+	c := s.Engine.Capabilities()
+	c.PresignedDownload = true
+	return c
+}

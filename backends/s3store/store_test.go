@@ -185,16 +185,16 @@ func TestFencedCommitAndDiscard(t *testing.T) {
 	if newTail == "" || newTail == before.Handle[HandleTailKey] {
 		t.Fatalf("uncommitted change has no new tail: %+v", lost)
 	}
-	if ok, _ := s.objectExists(context.Background(), newTail); !ok {
+	if ok, _ := s.d.Exists(context.Background(), newTail); !ok {
 		t.Fatal("the uncommitted tail was not stored")
 	}
 	if err := s.Discard(context.Background(), m.get(), lost); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.objectExists(context.Background(), newTail); ok {
+	if ok, _ := s.d.Exists(context.Background(), newTail); ok {
 		t.Fatal("Discard left the uncommitted tail")
 	}
-	if ok, _ := s.objectExists(context.Background(), before.Handle[HandleTailKey]); !ok {
+	if ok, _ := s.d.Exists(context.Background(), before.Handle[HandleTailKey]); !ok {
 		t.Fatal("the committed tail is gone")
 	}
 	m.fail = nil
@@ -261,7 +261,7 @@ func TestFinishSetsAttributesAndIsIdempotent(t *testing.T) {
 	}
 	m.finish(t, s)
 	m.finish(t, newStore(t, cfg, nil)) // a second Finish after success
-	head, err := s.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &cfg.Bucket, Key: aws.String(cfg.Prefix + "doc")})
+	head, err := s.d.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &cfg.Bucket, Key: aws.String(cfg.Prefix + "doc")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestFinishUploadsTheTailOfADeferredUpload(t *testing.T) {
 	s := newStore(t, cfg, nil)
 	m := newMemUpload(t, s, "deferred", -1, "")
 	want := deferredLayout(t, s.Config())
-	if h := m.get().Handle; h[HandleLayout] != want.String() || want.fixed() || h[HandlePartSize] != "" {
+	if h := m.get().Handle; h[HandleLayout] != want.String() || want.Fixed() || h[HandlePartSize] != "" {
 		t.Fatalf("deferred handle %v, want layout %q and no fixed part size", h, want.String())
 	}
 	data := randomBytes(7, 3*MiB)
@@ -315,7 +315,7 @@ func TestZeroLengthUploadIsAnEmptyObject(t *testing.T) {
 	}
 	m.finish(t, s)
 	m.finish(t, s)
-	head, err := s.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &cfg.Bucket, Key: aws.String(cfg.Prefix + "empty")})
+	head, err := s.d.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &cfg.Bucket, Key: aws.String(cfg.Prefix + "empty")})
 	if err != nil || aws.ToInt64(head.ContentLength) != 0 || aws.ToString(head.ContentType) != "text/plain" {
 		t.Fatalf("head: %v %+v", err, head)
 	}
@@ -335,7 +335,7 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	if keys := listKeys(t, s); len(keys) != 0 {
 		t.Fatalf("left behind: %v", keys)
 	}
-	ups, err := s.client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
+	ups, err := s.d.client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
 	if err != nil || len(ups.Uploads) != 0 {
 		t.Fatalf("multipart uploads left: %v %v", err, ups.Uploads)
 	}

@@ -34,6 +34,7 @@ type options struct {
 	workDir                            string
 	verify                             bool
 	minioPID                           int
+	target, azureConn, container       string
 }
 
 func main() {
@@ -57,6 +58,9 @@ func main() {
 	flag.StringVar(&o.workDir, "work", "", "directory for server TMPDIRs and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.verify, "verify", true, "read the first object of every run back and compare its SHA-256")
 	flag.IntVar(&o.minioPID, "minio-pid", 0, "MinIO's process ID, to report its CPU time per run (0: not reported)")
+	flag.StringVar(&o.target, "target", "s3", "object store every method writes to: s3 (MinIO at -endpoint) or azure (-azure-connection-string)")
+	flag.StringVar(&o.azureConn, "azure-connection-string", "", "Azure (Azurite) connection string for -target azure")
+	flag.StringVar(&o.container, "container", "tusbench", "container every method writes to with -target azure")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -88,6 +92,12 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		if o.workDir, err = os.MkdirTemp("", "tusbench-"); err != nil {
 			return err
 		}
+	}
+	if o.target == "azure" {
+		return benchAzure(ctx, o, scenarios, int64(partSize), int64(chunk), log)
+	}
+	if o.target != "s3" {
+		return fmt.Errorf("--target %q, want s3 or azure", o.target)
 	}
 	b, err := newBucket(ctx, o.endpoint, o.region, o.bucket)
 	if err != nil {
@@ -130,14 +140,47 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		}
 	}
 	rn := &runner{bucket: b, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
-	log.Info("tusbench", "scenarios", o.scenarios, "methods", o.methods, "part_size", o.partSize,
+	return runAll(ctx, rn, o, scenarios, methods, log)
+}
+
+// benchAzure runs the Azure rows: the SDK's block-blob uploader and tusgate
+// on the container (tusd's azurestore is not built by bench.sh).
+func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, chunk int64, log *slog.Logger) error {
+	c, err := newAzContainer(ctx, o.azureConn, o.container)
+	if err != nil {
+		return err
+	}
+	storeQuery, err := url.ParseQuery(o.storeQuery)
+	if err != nil {
+		return fmt.Errorf("--tusgate-store-options: %w", err)
+	}
+	s := serverSettings{redisURL: o.redisURL, partSize: partSize, storeQuery: storeQuery,
+		extraArgs: strings.Fields(o.tusgateArgs), env: strings.Fields(o.tusgateEnv)}
+	client := newTusClient(chunk)
+	var methods []method
+	for _, name := range strings.Split(o.methods, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "sdk":
+			methods = append(methods, &azureSDKMethod{c: c, partSize: partSize})
+		case "tusgate":
+			methods = append(methods, newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client))
+		default:
+			return fmt.Errorf("--methods: %q is not available with --target azure (sdk, tusgate)", name)
+		}
+	}
+	rn := &runner{bucket: c, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
+	return runAll(ctx, rn, o, scenarios, methods, log)
+}
+
+func runAll(ctx context.Context, rn *runner, o options, scenarios []scenario, methods []method, log *slog.Logger) error {
+	log.Info("tusbench", "target", o.target, "scenarios", o.scenarios, "methods", o.methods, "part_size", o.partSize,
 		"patch_chunk", o.patchChunk, "repeat", o.repeat, "work", o.workDir)
 
 	var results []result
 	for si, sc := range scenarios {
 		for rep := range o.repeat {
 			// Rotate the order so no method always runs first (cold) or
-			// last (after the others warmed MinIO up).
+			// last (after the others warmed the store up).
 			for k := range methods {
 				m := methods[(k+rep)%len(methods)]
 				res, err := rn.runOnce(ctx, m, sc, si, rep+1)

@@ -74,7 +74,7 @@ func (r result) MiBps() float64 {
 
 // runner executes runs against one bucket.
 type runner struct {
-	bucket  *bucket
+	bucket  objectStore
 	workDir string
 	runID   string
 	verify  bool

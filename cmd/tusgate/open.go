@@ -11,6 +11,7 @@ import (
 
 	"github.com/tusgate/tusgate/auth/jwtauth"
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/azblobstore"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/backends/s3store"
@@ -87,8 +88,18 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}
 		return b, nil
+	case "azblob":
+		ac, err := azblobstore.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		b, err := azblobstore.New(ctx, ac, bufpool.New(cfg.MemoryBudget, 0), log)
+		if err != nil {
+			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
+		}
+		return b, nil
 	}
-	return nil, fmt.Errorf("--store: unknown scheme %q (use file:// or s3://)", u.Scheme)
+	return nil, fmt.Errorf("--store: unknown scheme %q (use file://, s3:// or azblob://)", u.Scheme)
 }
 
 // localPath reads the path of a file:// or bolt:// URL: file:///abs/path is

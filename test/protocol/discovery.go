@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tusgate/tusgate/backends"
 )
 
 // allExtensions is what the gateway offers over a backend that can
@@ -57,13 +59,19 @@ func (s *suite) discovery(t *testing.T) {
 		}
 	})
 
+	// H-5: without --max-size the only hard limit is the backend's own
+	// (S3: 5 TiB); Tus-Max-Size is that limit, and absent when there is none.
 	t.Run("H4_without_max_size_no_tus_max_size_header", func(t *testing.T) {
 		cfg := defaultConfig()
 		cfg.MaxSize = 0
 		unlimited := s.start(t, cfg)
 		r := unlimited.do(t, http.MethodOptions, basePath, nil, nil)
 		wantStatus(t, r, http.StatusOK)
-		wantNoHeader(t, r, "Tus-Max-Size")
+		if limit := backends.CapabilitiesOf(unlimited.env.Backend).MaxObjectSize; limit > 0 {
+			wantHeader(t, r, "Tus-Max-Size", strconv.FormatInt(limit, 10))
+		} else {
+			wantNoHeader(t, r, "Tus-Max-Size")
+		}
 	})
 
 	t.Run("EX1_without_expiry_expiration_is_not_advertised", func(t *testing.T) {

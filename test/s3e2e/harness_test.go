@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path"
@@ -20,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tusgate/tusgate/state"
-	"github.com/tusgate/tusgate/state/redisstore"
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
@@ -235,50 +233,21 @@ func (e *env) removeAll() {
 
 // stateReader opens the gateways' Redis state directly, to watch committed
 // offsets without a HEAD (a HEAD would ask a streaming PATCH to let go).
-func (e *env) stateReader(t *testing.T) state.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := redisstore.Open(ctx, e.redisURL, redisstore.Options{})
-	if err != nil {
-		t.Fatalf("open Redis state: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+func (e *env) stateReader(t *testing.T) state.Store { return e2e.StateReader(t, e.redisURL) }
 
 // awaitCommitted waits until the upload's committed offset reaches at
 // least n and returns it.
 func awaitCommitted(t *testing.T, st state.Store, uploadURL string, n int64, s *stream) int64 {
 	t.Helper()
-	id := path.Base(uploadURL)
-	var off int64
-	e2e.Eventually(t, time.Minute, fmt.Sprintf("%d bytes of %s committed", n, id), func() bool {
-		if s != nil {
-			s.failIfEnded(t)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		u, err := st.Get(ctx, id)
-		if err != nil {
-			t.Fatalf("read state of %s: %v", id, err)
-		}
-		off = u.Offset
-		return off >= n
-	})
-	return off
+	var check func()
+	if s != nil {
+		check = func() { s.failIfEnded(t) }
+	}
+	return e2e.AwaitCommitted(t, st, uploadURL, n, check)
 }
 
 // sourceData returns size deterministic pseudo-random bytes for seed.
-func sourceData(size int, seed uint64) []byte {
-	var key [32]byte
-	for i := range 8 {
-		key[i] = byte(seed >> (8 * i))
-	}
-	b := make([]byte, size)
-	_, _ = mrand.NewChaCha8(key).Read(b) // never fails
-	return b
-}
+func sourceData(size int, seed uint64) []byte { return e2e.SourceData(size, seed) }
 
 // checkContent compares an upload, fetched through the gateway and
 // directly from the bucket, with the source bytes.

@@ -2,10 +2,8 @@ package s3e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -57,22 +55,10 @@ func (m *minio) run(t *testing.T, cmd string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := exec.Command("bash", script, cmd, m.dir)
-	c.Env = append(os.Environ(), m.env...)
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("minio.sh %s: %v\n%s", cmd, err, out)
-	}
+	e2e.RunService(t, script, cmd, m.dir, m.env)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return e2e.FreePort(t) }
 
 // TestMinIOOutageMidUploadResumesFromHeadOffset stops a private MinIO
 // while a PATCH streams (after two parts were committed): that PATCH, a

@@ -1,4 +1,4 @@
-package s3store
+package multipart
 
 import (
 	"bytes"
@@ -10,12 +10,14 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
 )
 
-// Write streams r into the multipart upload, cut into the parts of the
+// Write streams r into the multipart object, cut into the parts of the
 // upload's layout. Full parts are sent while the body is still arriving, up
 // to Concurrency at once, and committed in part order as soon as they and
 // all parts before them are stored. A part that reaches a known length is
@@ -23,14 +25,14 @@ import (
 // shorter than its part, becomes a new tail object. A previous tail is read
 // back first and joined to the next part: the only re-read, less than a
 // part.
-func (s *Store) Write(ctx context.Context, u *state.Upload, r io.Reader, commit backends.CommitFunc) error {
-	h := handleOf(s.cfg, u)
-	if err := h.check(u); err != nil {
+func (e *Engine) Write(ctx context.Context, u *state.Upload, r io.Reader, commit backends.CommitFunc) error {
+	h := e.HandleOf(u)
+	if err := h.Check(u); err != nil {
 		return err
 	}
-	if h.staleTail != "" {
+	if h.StaleTail != "" {
 		// Committed state already says it was superseded.
-		s.deleteQuietly(ctx, h.staleTail)
+		e.deleteQuietly(ctx, h.StaleTail)
 	}
 	// Wait for the first byte before reserving memory or re-reading the
 	// tail: an empty or stalled body then costs nothing.
@@ -45,25 +47,27 @@ func (s *Store) Write(ctx context.Context, u *state.Upload, r io.Reader, commit 
 	if u.Complete() {
 		return fmt.Errorf("%w: upload %s already has its %d bytes", backends.ErrTooLarge, u.ID, u.Length)
 	}
-	w := &partWriter{s: s, h: h, id: u.ID, length: u.Length, parent: ctx, commit: commit,
-		slots: make(chan struct{}, s.cfg.Concurrency), done: map[int]state.Part{}, committed: u.Offset}
+	w := &partWriter{e: e, h: h, id: u.ID, length: u.Length, parent: ctx, commit: commit,
+		done: map[int]state.Part{}, committed: u.Offset}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	defer w.cancel()
+	w.parts.SetLimit(e.cfg.Concurrency)
 	return w.run(io.MultiReader(bytes.NewReader(first[:n]), r))
 }
 
 // partWriter is the state of one Write.
 type partWriter struct {
-	s      *Store
-	h      handle
+	e      *Engine
+	h      Handle
 	id     string
 	length int64
 	parent context.Context // commits
-	ctx    context.Context // S3 requests and pool waits; cancelled when a commit fails
+	ctx    context.Context // store requests and pool waits; cancelled when a commit fails
 	cancel context.CancelFunc
 	commit backends.CommitFunc
-	slots  chan struct{} // parts in flight
-	wg     sync.WaitGroup
+	// parts runs the part uploads, Concurrency at once; their failures are
+	// recorded in err, so every goroutine returns nil.
+	parts errgroup.Group
 	// stopped is set with err. The body loop polls it instead of taking mu,
 	// which a commit holds for a state round trip: reading the body must
 	// never wait for a commit.
@@ -79,26 +83,26 @@ type partWriter struct {
 }
 
 func (w *partWriter) run(r io.Reader) error {
-	h := w.h
-	p := h.layout.at(w.committed - h.tailSize) // the part being filled; check made it start there
-	w.next = p.num
+	h, k := w.h, w.e.keys
+	p := h.Layout.At(w.committed - h.TailSize) // the part being filled; Check made it start there
+	w.next = p.Num
 	switch {
-	case h.tailKey != "":
+	case h.TailKey != "":
 		// The first commit covers the tail's bytes: it drops the pointer and
 		// marks the object for deletion.
-		w.handle = map[string]string{HandleTailKey: "", HandleTailSize: "", HandleStaleTail: h.tailKey}
-	case h.staleTail != "":
-		w.handle = map[string]string{HandleStaleTail: ""}
+		w.handle = map[string]string{k.TailKey: "", k.TailSize: "", k.StaleTail: h.TailKey}
+	case h.StaleTail != "":
+		w.handle = map[string]string{k.StaleTail: ""}
 	}
 
 	buf, err := w.buffer(p)
 	if err != nil {
 		return err
 	}
-	if h.tailSize > 0 {
-		if err := w.s.readRange(w.ctx, h.tailKey, 0, h.tailSize, buf); err != nil {
+	if h.TailSize > 0 {
+		if err := w.e.drv.ReadObject(w.ctx, h.TailKey, 0, h.TailSize, buf); err != nil {
 			buf.Release()
-			return fmt.Errorf("s3store: reading tail of %s: %w", w.id, err)
+			return fmt.Errorf("multipart: reading tail of %s: %w", w.id, err)
 		}
 	}
 	var readErr error
@@ -109,19 +113,19 @@ func (w *partWriter) run(r io.Reader) error {
 		if !buf.Full() {
 			break // EOF or a read error: the rest is shorter than a part
 		}
-		end := p.start + buf.Len()
+		end := p.Start + buf.Len()
 		w.launch(buf, p)
 		buf = nil
 		if readErr != nil || w.failed() || (w.length >= 0 && end >= w.length) {
 			break
 		}
-		p = h.layout.part(p.num + 1)
+		p = h.Layout.Part(p.Num + 1)
 		if buf, err = w.buffer(p); err != nil {
 			w.fail(err)
 			break
 		}
 	}
-	w.wg.Wait()
+	_ = w.parts.Wait() // failures are in w.err
 	err = w.storeRest(buf, p)
 	switch {
 	case err != nil && readErr != nil:
@@ -136,45 +140,42 @@ func (w *partWriter) run(r io.Reader) error {
 // end of the upload when its length is known (a short last part). A part
 // the budget can never hold ends the upload here: the doubling layout of
 // deferred lengths outgrows a small budget eventually.
-func (w *partWriter) buffer(p span) (*bufpool.Buffer, error) {
-	if p.num > MaxParts {
-		return nil, fmt.Errorf("%w: part %d of %s is beyond S3's %d parts", backends.ErrTooLarge, p.num, w.id, MaxParts)
+func (w *partWriter) buffer(p Span) (*bufpool.Buffer, error) {
+	if p.Num > w.e.cfg.MaxParts {
+		return nil, fmt.Errorf("%w: part %d of %s is beyond the store's %d parts",
+			backends.ErrTooLarge, p.Num, w.id, w.e.cfg.MaxParts)
 	}
-	size := p.size
+	size := p.Size
 	if w.length >= 0 {
-		size = min(size, w.length-p.start)
+		size = min(size, w.length-p.Start)
 	}
-	if budget := w.s.pool.Budget(); size > budget {
+	if budget := w.e.pool.Budget(); size > budget {
 		return nil, fmt.Errorf("%w: upload %s reached %d bytes; its part %d needs a %d-byte buffer, "+
 			"more than the memory budget of %d bytes (its parts fit the budget up to offset %d)",
-			backends.ErrTooLarge, w.id, p.start, p.num, size, budget, w.h.layout.reach(budget))
+			backends.ErrTooLarge, w.id, p.Start, p.Num, size, budget, w.h.Layout.Reach(budget))
 	}
-	buf, err := w.s.newBuffer(w.ctx, size, w.h)
+	buf, err := w.e.NewBuffer(w.ctx, size, w.h)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: part buffer: %w", err)
+		return nil, fmt.Errorf("multipart: part buffer: %w", err)
 	}
 	return buf, nil
 }
 
 // launch uploads the full buffer of part p in the background; it owns buf
-// from here on.
-func (w *partWriter) launch(buf *bufpool.Buffer, p span) {
-	select {
-	case w.slots <- struct{}{}:
-	case <-w.ctx.Done():
+// from here on. It waits while Concurrency parts are in flight.
+func (w *partWriter) launch(buf *bufpool.Buffer, p Span) {
+	if err := w.ctx.Err(); err != nil {
 		buf.Release()
-		w.fail(w.ctx.Err())
+		w.fail(err)
 		return
 	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		etag, crc, err := w.s.uploadPart(w.ctx, w.h, p.num, buf)
+	w.parts.Go(func() error {
+		etag, sum, err := w.e.drv.PutPart(w.ctx, w.h, p.Num, buf)
 		size := buf.Len()
 		buf.Release()
-		<-w.slots
-		w.finished(state.Part{Number: p.num, Offset: p.start, Size: size, ETag: etag, Checksum: crc}, err)
-	}()
+		w.finished(state.Part{Number: p.Num, Offset: p.Start, Size: size, ETag: etag, Checksum: sum}, err)
+		return nil
+	})
 }
 
 // finished records a stored part and commits the contiguous run of parts
@@ -183,7 +184,7 @@ func (w *partWriter) finished(p state.Part, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
-		w.setErr(fmt.Errorf("s3store: part %d of %s: %w", p.Number, w.id, err))
+		w.setErr(fmt.Errorf("multipart: part %d of %s: %w", p.Number, w.id, err))
 		return
 	}
 	w.done[p.Number] = p
@@ -207,7 +208,7 @@ func (w *partWriter) finished(p state.Part, err error) {
 // storeRest stores the bytes left in buf, the unfinished part p, once every
 // launched part is committed, as a new tail object. (A buffer that reaches
 // a known length is full and was sent as the last part.)
-func (w *partWriter) storeRest(buf *bufpool.Buffer, p span) error {
+func (w *partWriter) storeRest(buf *bufpool.Buffer, p Span) error {
 	if buf != nil {
 		defer buf.Release()
 	}
@@ -216,19 +217,19 @@ func (w *partWriter) storeRest(buf *bufpool.Buffer, p span) error {
 	if w.err != nil {
 		return w.err
 	}
-	if buf == nil || p.start+buf.Len() <= w.committed {
+	if buf == nil || p.Start+buf.Len() <= w.committed {
 		return nil // nothing new: at most the old tail, still committed
 	}
-	end := p.start + buf.Len()
+	end := p.Start + buf.Len()
 	key := w.h.tailKeyFor(end)
-	if err := w.s.putBuffer(w.ctx, key, buf); err != nil {
-		return fmt.Errorf("s3store: tail of %s: %w", w.id, err)
+	if err := w.e.drv.PutObject(w.ctx, key, buf); err != nil {
+		return fmt.Errorf("multipart: tail of %s: %w", w.id, err)
 	}
 	if w.handle == nil {
 		w.handle = map[string]string{}
 	}
-	w.handle[HandleTailKey] = key
-	w.handle[HandleTailSize] = strconv.FormatInt(buf.Len(), 10)
+	w.handle[w.e.keys.TailKey] = key
+	w.handle[w.e.keys.TailSize] = strconv.FormatInt(buf.Len(), 10)
 	w.commitLocked(state.Change{Offset: end})
 	return w.err
 }
@@ -240,7 +241,7 @@ func (w *partWriter) commitLocked(ch state.Change) {
 	if err := w.commit(w.parent, ch); err != nil {
 		// The lease is gone or state is unreachable: nothing more may be
 		// committed, so stop the uploads still running.
-		w.setErr(fmt.Errorf("s3store: commit of %s at offset %d: %w", w.id, ch.Offset, err))
+		w.setErr(fmt.Errorf("multipart: commit of %s at offset %d: %w", w.id, ch.Offset, err))
 		w.broken = true
 		w.cancel()
 		return
@@ -264,14 +265,3 @@ func (w *partWriter) fail(err error) {
 }
 
 func (w *partWriter) failed() bool { return w.stopped.Load() }
-
-// Discard deletes the tail object written for a change that was never
-// committed. Parts need nothing: a later write of the same offset reuses
-// their numbers and replaces them.
-func (s *Store) Discard(ctx context.Context, u *state.Upload, uncommitted state.Change) error {
-	k := uncommitted.Handle[HandleTailKey]
-	if k == "" || k == u.Handle[HandleTailKey] || k == u.Handle[HandleStaleTail] {
-		return nil
-	}
-	return s.deleteObject(ctx, k)
-}

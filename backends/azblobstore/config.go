@@ -1,0 +1,158 @@
+package azblobstore
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tusgate/tusgate/config/size"
+)
+
+// Size units and the limits of Azure block blobs.
+const (
+	MiB = 1 << 20
+
+	// MaxBlocks is the most committed blocks of one blob.
+	MaxBlocks = 50000
+	// MaxBlockSize is the largest block (service version 2019-12-12 on).
+	MaxBlockSize = 4000 * MiB
+	// MaxObjectSize is the largest block blob: MaxBlocks of MaxBlockSize.
+	MaxObjectSize = MaxBlocks * MaxBlockSize
+	// UncommittedLifetime is how long Azure keeps staged blocks that were
+	// never committed: an upload must finish within it.
+	UncommittedLifetime = 7 * 24 * time.Hour
+
+	DefaultMinPartSize = 1 * MiB
+	DefaultPartSize    = 8 * MiB
+	DefaultConcurrency = 3
+)
+
+// Values of the checksum option.
+const (
+	// ChecksumMD5 sends every block and tail with its MD5, which the
+	// service verifies; the digest is made as the bytes arrive.
+	ChecksumMD5 = "md5"
+	// ChecksumNone relies on TLS (or a trusted network) alone.
+	ChecksumNone = "none"
+)
+
+// Config selects the container and tunes how uploads are cut into blocks.
+type Config struct {
+	Container string
+	// Prefix is prepended to every blob name; a non-empty prefix ends in "/".
+	Prefix string
+	// Endpoint is the service URL of the account, e.g.
+	// http://127.0.0.1:10000/devstoreaccount1 for Azurite or a sovereign
+	// cloud's; "" derives https://<account>.blob.core.windows.net/.
+	Endpoint string
+	// Account names the storage account (else AZURE_STORAGE_ACCOUNT).
+	Account string
+	// ConnectionString, AccountKey: credentials; without either the default
+	// Azure credential chain is used (managed / workload identity, CLI).
+	// Both usually come from AZURE_STORAGE_CONNECTION_STRING / _KEY.
+	ConnectionString string
+	AccountKey       string
+
+	MinPartSize   int64
+	PartSize      int64
+	EqualParts    bool
+	Concurrency   int
+	MaxObjectSize int64
+	Checksum      string
+	// PresignTTL enables PresignGet (a SAS URL; needs an account key) and
+	// is its default lifetime (0: off).
+	PresignTTL time.Duration
+	// MaxConnections caps the connections to the service (0: derived).
+	MaxConnections int
+}
+
+// ParseURL reads azblob://container/prefix with the options endpoint,
+// account, min_part_size, part_size, equal_parts, concurrency,
+// max_object_size, checksum (md5|none), presign and max_connections.
+// Credentials never come from the URL (it is logged): they come from
+// AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT +
+// AZURE_STORAGE_KEY, or the default credential chain.
+func ParseURL(u *url.URL) (Config, error) {
+	var c Config
+	if u.Scheme != "azblob" {
+		return c, fmt.Errorf("azblobstore: URL scheme %q, want azblob", u.Scheme)
+	}
+	c.Container = u.Host
+	c.Prefix = strings.TrimPrefix(u.Path, "/")
+	var err error
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "endpoint":
+			c.Endpoint = v
+		case "account":
+			c.Account = v
+		case "min_part_size":
+			c.MinPartSize, err = size.Parse(v)
+		case "part_size":
+			c.PartSize, err = size.Parse(v)
+		case "equal_parts":
+			c.EqualParts, err = strconv.ParseBool(v)
+		case "concurrency":
+			c.Concurrency, err = strconv.Atoi(v)
+		case "max_object_size":
+			c.MaxObjectSize, err = size.Parse(v)
+		case "checksum":
+			c.Checksum = v
+		case "presign":
+			c.PresignTTL, err = time.ParseDuration(v)
+		case "max_connections":
+			c.MaxConnections, err = strconv.Atoi(v)
+		default:
+			return c, fmt.Errorf("azblobstore: unknown option %q in URL", k)
+		}
+		if err != nil {
+			return c, fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
+		}
+	}
+	return c.normalize()
+}
+
+// normalize fills defaults and rejects values Azure cannot work with.
+func (c Config) normalize() (Config, error) {
+	if c.Container == "" {
+		return c, fmt.Errorf("azblobstore: no container given")
+	}
+	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
+		c.Prefix += "/"
+	}
+	if c.MinPartSize == 0 {
+		c.MinPartSize = DefaultMinPartSize
+	}
+	if c.PartSize == 0 {
+		c.PartSize = max(DefaultPartSize, c.MinPartSize)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxObjectSize == 0 {
+		c.MaxObjectSize = MaxObjectSize
+	}
+	if c.Checksum == "" {
+		c.Checksum = ChecksumNone
+	}
+	switch {
+	case c.Checksum != ChecksumMD5 && c.Checksum != ChecksumNone:
+		return c, fmt.Errorf("azblobstore: checksum %q, want md5 or none", c.Checksum)
+	case c.MinPartSize < 1 || c.MinPartSize > MaxBlockSize:
+		return c, fmt.Errorf("azblobstore: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxBlockSize))
+	case c.PartSize < c.MinPartSize || c.PartSize > MaxBlockSize:
+		return c, fmt.Errorf("azblobstore: part_size %d outside min_part_size..%d", c.PartSize, int64(MaxBlockSize))
+	case c.Concurrency < 1 || c.Concurrency > 64:
+		return c, fmt.Errorf("azblobstore: concurrency %d outside 1..64", c.Concurrency)
+	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
+		return c, fmt.Errorf("azblobstore: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
+	case c.MaxConnections < 0 || c.MaxConnections > 4096:
+		return c, fmt.Errorf("azblobstore: max_connections %d outside 1..4096 (0: derived)", c.MaxConnections)
+	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
+		return c, fmt.Errorf("azblobstore: presign %v outside 0..168h", c.PresignTTL)
+	}
+	return c, nil
+}
