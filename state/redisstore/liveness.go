@@ -108,12 +108,26 @@ func (lv *liveness) run() {
 		case <-lv.s.closing:
 			return
 		case <-t.C:
-			lv.refresh()
+			_ = lv.refresh() // failures are logged and judged inside
 		}
 	}
 }
 
-func (lv *liveness) refresh() {
+// ensure makes sure the key is fresh before a grant: after an outage
+// longer than LivenessTTL a lease granted before the next periodic refresh
+// would be invalid at once (ValidUntil in the past) and then cut.
+func (lv *liveness) ensure() error {
+	if time.Until(time.Unix(0, lv.validUntil.Load())) >= lv.s.opts.LivenessTTL/2 {
+		return nil
+	}
+	if err := lv.refresh(); err != nil {
+		return lv.s.fail("refresh liveness key", err)
+	}
+	return nil
+}
+
+// refresh extends the key once and returns the client's error, if any.
+func (lv *liveness) refresh() error {
 	ttl := lv.s.opts.LivenessTTL
 	// A refresh may take up to half the TTL; a slower one counts as failed.
 	ctx, cancel := context.WithTimeout(context.Background(), ttl/2)
@@ -124,19 +138,24 @@ func (lv *liveness) refresh() {
 	defer lv.mu.Unlock()
 	switch {
 	case err == nil && alive == 1:
-		lv.lastOK = sent
-		lv.validUntil.Store(sent.Add(ttl).UnixNano())
+		if sent.After(lv.lastOK) {
+			lv.lastOK = sent
+		}
+		lv.validUntil.Store(lv.lastOK.Add(ttl).UnixNano())
 	case err == nil:
 		// The key had expired: waiters may have broken any of our leases.
 		lv.cutLocked("liveness key had expired (process paused or cut off from Redis)")
-		lv.lastOK = sent
-		lv.validUntil.Store(sent.Add(ttl).UnixNano())
+		if sent.After(lv.lastOK) {
+			lv.lastOK = sent
+		}
+		lv.validUntil.Store(lv.lastOK.Add(ttl).UnixNano())
 	case time.Since(lv.lastOK) >= ttl:
 		// The key may be gone now; so may our leases.
 		lv.cutLocked("liveness key not refreshed for " + ttl.String() + ": " + err.Error())
 	default:
 		lv.s.log.Warn("liveness refresh failed; retrying", "err", err)
 	}
+	return err
 }
 
 // cutLocked marks every lease granted so far lost. Called with lv.mu held.

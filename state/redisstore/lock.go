@@ -43,6 +43,9 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("redisstore: lock %s: %w: %w", id, state.ErrLocked, err)
 		}
+		if err := s.live.ensure(); err != nil {
+			return nil, fmt.Errorf("redisstore: lock %s: %w", id, err)
+		}
 		ask := time.Since(lastAsk) >= askEvery
 		start := time.Now()
 		// Not cancelled with ctx: a grant whose reply were dropped would
