@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -142,7 +143,18 @@ func (s *Store) fail(op string, err error) error {
 	if errors.Is(err, context.Canceled) || (isReply(err) && !transientReply(err)) {
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
+	if neverSent(err) {
+		return fmt.Errorf("redisstore: %s: %w: %w: %w", op, state.ErrUnavailable, state.ErrNotApplied, err)
+	}
 	return fmt.Errorf("redisstore: %s: %w: %w", op, state.ErrUnavailable, err)
+}
+
+// neverSent reports whether err shows that the command never reached the
+// server: no connection could be made, or the server refused it outright
+// (LOADING, READONLY, ... are answers to a command not run).
+func neverSent(err error) bool {
+	var op *net.OpError
+	return (errors.As(err, &op) && op.Op == "dial") || (isReply(err) && transientReply(err))
 }
 
 func isReply(err error) bool {
