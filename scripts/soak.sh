@@ -34,4 +34,4 @@ export AWS_REGION=us-east-1
 export TUSGATE_SOAK="$duration" TUSGATE_SOAK_UPLOADS="$clients"
 # The soak bounds itself (its duration, then three minutes for the last
 # uploads); the go test timeout only catches a hang.
-go test -count=1 -run '^TestSoak$' -timeout 3h ./test/fault/
+go test -count=1 -v -run '^TestSoak$' -timeout 3h ./test/fault/

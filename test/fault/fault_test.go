@@ -41,6 +41,11 @@ var (
 	faultRedisRestart = fault{"Redis restarted (AOF)", func(t *testing.T, e *env, _ *rand.Rand) {
 		e.redis.Restart(t)
 	}}
+	faultMinIORestart = fault{"MinIO restarted", func(t *testing.T, e *env, _ *rand.Rand) {
+		e.minio.Stop(t)
+		time.Sleep(time.Second)
+		e.minio.Start(t)
+	}}
 	faultRedisDown = fault{"Redis unreachable for 5 s", func(t *testing.T, e *env, _ *rand.Rand) {
 		e.redis.Stop(t)
 		time.Sleep(5 * time.Second)
@@ -125,17 +130,19 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *resuming
 // object's SHA-256 against its source.
 func TestFaults(t *testing.T) {
 	cases := []struct {
-		fault fault
-		times int
+		fault    fault
+		times    int
+		ownMinIO bool
 	}{
-		{faultKill, 4},
-		{faultStop, 1},
-		{faultRedisRestart, 2},
-		{faultRedisDown, 1},
+		{faultKill, 4, false},
+		{faultStop, 1, false},
+		{faultRedisRestart, 2, false},
+		{faultRedisDown, 1, false},
+		{faultMinIORestart, 1, true},
 	}
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.fault.name, " ", "_"), func(t *testing.T) {
-			e := newEnv(t, 3)
+			e := newEnv(t, 3, tc.ownMinIO)
 			rnd := rand.New(rand.NewPCG(rand.Uint64(), 1))
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
@@ -158,7 +165,7 @@ func TestFaults(t *testing.T) {
 // once, each through another replica: they take the upload from each other
 // over and over; the object must still be the source.
 func TestRacingClients(t *testing.T) {
-	e := newEnv(t, 3)
+	e := newEnv(t, 3, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c := newResumingClient()

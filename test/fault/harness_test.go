@@ -37,6 +37,7 @@ const (
 type env struct {
 	t      *testing.T
 	redis  *testenv.RedisServer
+	minio  *testenv.MinIOServer // nil: the shared MinIO
 	bucket string
 	prefix string
 	s3     *s3.Client
@@ -44,13 +45,21 @@ type env struct {
 	rss    *rssWatch
 }
 
-func newEnv(t *testing.T, replicas int) *env {
+// newEnv starts the case's world; ownMinIO gives it a private MinIO that
+// it may stop and start.
+func newEnv(t *testing.T, replicas int, ownMinIO bool) *env {
 	t.Helper()
 	endpoint, bucket := testenv.S3Endpoint(t)
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
 		t.Fatal("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set with TUSGATE_TEST_S3_ENDPOINT")
 	}
+	var own *testenv.MinIOServer
+	if ownMinIO {
+		own = testenv.StartMinIO(t)
+		endpoint, bucket = own.Endpoint, own.Bucket
+	}
 	e := &env{
+		minio:  own,
 		t:      t,
 		redis:  testenv.StartRedis(t),
 		bucket: bucket,

@@ -28,7 +28,7 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("TUSGATE_SOAK_UPLOADS=%q: want 1..64", v)
 		}
 	}
-	e := newEnv(t, 3)
+	e := newEnv(t, 3, false)
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), 2))
 	deadline := time.Now().Add(d)
 	// Uploads still running at the deadline get this long to finish.
