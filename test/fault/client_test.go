@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -40,11 +41,34 @@ type resumingClient struct {
 type recovery struct {
 	failedAt time.Time
 	took     time.Duration
+	cause    string // the first failure
 }
 
 func newResumingClient() *resumingClient {
 	return &resumingClient{chunk: 8 << 20, pace: 4 * time.Millisecond, backoff: 100 * time.Millisecond, attempts: 2000}
 }
+
+// causes returns up to n distinct first failures, without upload IDs.
+func (c *resumingClient) causes(n int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range c.recovered {
+		k := idPattern.ReplaceAllString(r.cause, "ID")
+		k = portPattern.ReplaceAllString(k, ":PORT")
+		if !seen[k] && len(out) < n {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+var (
+	idPattern   = regexp.MustCompile(`[0-9a-f]{32}`)
+	portPattern = regexp.MustCompile(`:\d{2,5}\b`)
+)
 
 // recoveries returns the recovery times seen so far whose failure keep
 // accepts (nil: all).
@@ -64,10 +88,10 @@ func (c *resumingClient) Upload(ctx context.Context, bases []string, id string, 
 	n := int64(len(data))
 	pick := int(time.Now().UnixNano() % int64(len(bases)))
 	var failedAt time.Time
-	var lastErr error
+	var lastErr, firstErr error
 	fail := func(err error) error {
 		if failedAt.IsZero() {
-			failedAt = time.Now()
+			failedAt, firstErr = time.Now(), err
 		}
 		lastErr = err
 		pick++
@@ -99,7 +123,7 @@ func (c *resumingClient) Upload(ctx context.Context, bases []string, id string, 
 		}
 		if !failedAt.IsZero() {
 			c.mu.Lock()
-			c.recovered = append(c.recovered, recovery{failedAt, time.Since(failedAt)})
+			c.recovered = append(c.recovered, recovery{failedAt, time.Since(failedAt), firstErr.Error()})
 			c.mu.Unlock()
 			failedAt = time.Time{}
 		}

@@ -114,6 +114,9 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *resuming
 	}
 	t.Logf("REPORT %s: %d uploads ran, %d intact (%.0f MiB); %d faults injected; client resumed after failures in %s; leaked backend objects %d; peak RSS %s",
 		name, got.ran, got.intact, float64(got.bytes)/MiB, faults, distribution(c.recoveries(nil)), len(leaked), e.rss)
+	for _, cause := range c.causes(6) {
+		t.Logf("  a failure the client resumed from: %s", cause)
+	}
 	for _, f := range got.failures {
 		t.Errorf("%s: %s", name, f)
 	}

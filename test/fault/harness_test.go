@@ -46,8 +46,8 @@ type env struct {
 }
 
 // newEnv starts the case's world; ownMinIO gives it a private MinIO that
-// it may stop and start.
-func newEnv(t *testing.T, replicas int, ownMinIO bool) *env {
+// it may stop and start; extra flags go to every replica.
+func newEnv(t *testing.T, replicas int, ownMinIO bool, extra ...string) *env {
 	t.Helper()
 	endpoint, bucket := testenv.S3Endpoint(t)
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
@@ -75,8 +75,9 @@ func newEnv(t *testing.T, replicas int, ownMinIO bool) *env {
 	store := fmt.Sprintf("s3://%s/%s?%s", bucket, e.prefix, q.Encode())
 	opts := e2e.Options{Env: []string{"AWS_REGION=us-east-1"}}
 	for range replicas {
-		e.nodes = append(e.nodes, e2e.StartWith(t, opts, "--state", e.redis.URL, "--store", store,
-			"--lease-ttl", leaseTTL.String(), "--lock-timeout", "10s"))
+		args := append([]string{"--state", e.redis.URL, "--store", store,
+			"--lease-ttl", leaseTTL.String(), "--lock-timeout", "10s"}, extra...)
+		e.nodes = append(e.nodes, e2e.StartWith(t, opts, args...))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
