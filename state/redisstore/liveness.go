@@ -174,9 +174,6 @@ func (lv *liveness) admit(granted time.Time) bool {
 	return !granted.Before(lv.lostBefore)
 }
 
-// lockValue is what a grant of tok by this process stores in the lock key.
-func (lv *liveness) lockValue(tok int64) string { return fmt.Sprintf("%d:%s", tok, lv.id) }
-
 // holderOf returns the instance ID in a lock value ("" for a value without
 // one, which is never broken).
 func holderOf(v string) string {
