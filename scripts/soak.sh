@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The soak: N clients upload for a while through three tusgate replicas on
-# Redis + S3 (MinIO), while replicas are SIGKILLed and SIGSTOPped and Redis
-# is restarted and stopped at random, then prints a summary (uploads, bytes,
+# Redis + S3 (MinIO), while replicas are SIGKILLed and SIGSTOPped, Redis is
+# restarted and stopped, MinIO restarted and client connections cut,
+# throttled and stalled (toxiproxy) at random, then prints a summary (uploads, bytes,
 # faults by kind, resume times, corrupted, leaked objects, peak RSS) and
 # fails unless every upload finished intact and nothing leaked. Traffic
 # stays on loopback. Starts Redis and MinIO like scripts/test.sh.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("TUSGATE_SOAK_UPLOADS=%q: want 1..64", v)
 		}
 	}
-	e := newEnv(t, 3, false)
+	e := newEnv(t, 3, true)
+	ps, bases := proxies(t, e)
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), 2))
 	deadline := time.Now().Add(d)
 	// Uploads still running at the deadline get this long to finish.
@@ -48,12 +50,29 @@ func TestSoak(t *testing.T) {
 				s := seed
 				seeds.Unlock()
 				size := MiB + int(s*7919%uint64(23*MiB))
-				b.record(ctx, e, c, "", source(size, s), rotate(e.bases(), w))
+				b.record(ctx, e, c, "", source(size, s), rotate(bases, w))
 			}
 		})
 	}
 
-	kinds := []fault{faultKill, faultKill, faultStop, faultRedisRestart, faultRedisDown}
+	// Each kind of connection fault in turn, on every proxy for two seconds.
+	next := 0
+	faultConn := fault{"client connection cut, throttled or stalled", func(t *testing.T, e *env, _ *rand.Rand) {
+		tx := toxics[next%len(toxics)]
+		next++
+		for _, p := range ps {
+			if _, err := p.Toxics.AddToxicJson(strings.NewReader(`{"name":"fault",` + tx.json[1:])); err != nil {
+				t.Fatalf("add toxic %s: %v", tx.name, err)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		for _, p := range ps {
+			if err := p.Toxics.RemoveToxic(ctx, "fault"); err != nil {
+				t.Fatalf("remove toxic %s: %v", tx.name, err)
+			}
+		}
+	}}
+	kinds := []fault{faultKill, faultKill, faultStop, faultRedisRestart, faultRedisDown, faultMinIORestart, faultConn}
 	injected := map[string]int{}
 	type window struct {
 		name       string
@@ -81,14 +100,14 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	summary := fmt.Sprintf("soak %s, %d clients, 3 replicas on Redis + S3 (MinIO)\n", d, clients)
+	summary := fmt.Sprintf("soak %s, %d clients, 3 replicas on Redis + S3 (MinIO), through toxiproxy\n", d, clients)
 	summary += fmt.Sprintf("  uploads: %d ran, %d intact, corrupted or failed %d; %.0f MiB\n", got.ran, got.intact, got.ran-got.intact, float64(got.bytes)/MiB)
 	summary += "  faults injected:"
-	for _, f := range []fault{faultKill, faultStop, faultRedisRestart, faultRedisDown} {
+	for _, f := range kinds[1:] {
 		summary += fmt.Sprintf(" %s: %d;", f.name, injected[f.name])
 	}
 	summary += "\n  client resumed after a failure (first failed request to the next answered HEAD), by the fault it fell in:\n"
-	for _, f := range []fault{faultKill, faultStop, faultRedisRestart, faultRedisDown} {
+	for _, f := range kinds[1:] {
 		in := func(at time.Time) bool {
 			for _, w := range windows {
 				// A request fails up to its timeout after the fault began.
