@@ -205,9 +205,6 @@ func (p *Proc) Restart() *Proc {
 	return StartWith(p.t, opts, withListen(p.args, p.Addr)...)
 }
 
-// PID is the process ID (to read its memory use from /proc).
-func (p *Proc) PID() int { return p.cmd.Process.Pid }
-
 // Logs returns everything the process has printed so far.
 func (p *Proc) Logs() string { return p.logs.String() }
 
