@@ -151,7 +151,14 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			pendingAny = true
 			return nil
 		}
-		return g.commit(cctx, u, lease.Token(), ch)
+		err := g.commit(cctx, u, lease.Token(), ch)
+		if errors.Is(err, state.ErrFenced) || errors.Is(err, state.ErrConflict) || errors.Is(err, state.ErrNotApplied) {
+			// Surely not applied: what only this change points to (a new
+			// tail) would stay in the bucket for good. After an ambiguous
+			// failure it stays; the commit may have applied.
+			g.discard(context.WithoutCancel(cctx), u, ch)
+		}
+		return err
 	}
 	g.metrics.active.Inc()
 	err := g.backend.Write(wctx, u.Clone(), body, commit)

@@ -80,6 +80,10 @@ go test -count=1 -timeout 20m ./...
 step "go test -race (state stores, locks, buffer pool, gateway)"
 go test -race -count=1 -timeout 10m ./state/... ./backends/bufpool/ ./gateway/
 
+step "short soak: 60 s of uploads through three replicas under random faults"
+# A short run of scripts/soak.sh's test (the 20-minute figures are in the README).
+TUSGATE_SOAK="${SOAK:-60s}" TUSGATE_SOAK_UPLOADS=6 go test -count=1 -v -run '^TestSoak$' -timeout 15m ./test/fault/
+
 step "fuzzing the header parsers ($fuzztime each)"
 fuzzlog=$(mktemp)
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$fuzztime" ./gateway/ >"$fuzzlog" 2>&1; }

@@ -27,6 +27,11 @@ var (
 	ErrLocked = errors.New("upload is locked by another request")
 	// ErrUnavailable: the store cannot be reached; the request may be retried.
 	ErrUnavailable = errors.New("state store unavailable")
+	// ErrNotApplied accompanies a failed Commit that surely changed nothing
+	// (fenced, conflicting, or never sent: the connection could not be
+	// made). A backend may then delete what only that commit would have
+	// referenced; after any other failure the commit may have applied.
+	ErrNotApplied = errors.New("commit surely not applied")
 )
 
 // TerminatedAt is the expiry that marks an upload for removal: termination

@@ -73,12 +73,23 @@ func newTopologyEnv(t *testing.T, topo testenv.RedisTopology) *env {
 	return &env{url: topo.URL, prefix: uniquePrefix(t), raw: raw}
 }
 
+// doomedLease is far longer than any wait of the suites: a dead holder's
+// upload can only be taken over by breaking its lease.
+const doomedLease = 10 * time.Minute
+
 // open returns a new Store (its own client) on the env's prefix.
 func (e *env) open(t *testing.T) *redisstore.Store {
 	t.Helper()
+	return e.openWith(t, redisstore.Options{LeaseTTL: testLease})
+}
+
+// openWith is open with other options; the prefix is always the env's.
+func (e *env) openWith(t *testing.T, o redisstore.Options) *redisstore.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := redisstore.Open(ctx, e.url, redisstore.Options{Prefix: e.prefix, LeaseTTL: testLease})
+	o.Prefix = e.prefix
+	s, err := redisstore.Open(ctx, e.url, o)
 	if err != nil {
 		t.Fatalf("open %s: %v", e.url, err)
 	}
@@ -123,6 +134,10 @@ func harness(newEnv func(t *testing.T) *env) statetest.Harness {
 			return s, s
 		},
 		Expire: func(t *testing.T, id string) { current(t).expire(t, id) },
+		Doomed: func(t *testing.T) (state.Store, state.Locker, func()) {
+			s := current(t).openWith(t, redisstore.Options{LeaseTTL: doomedLease})
+			return s, s, func() { _ = redisstore.Crash(s) }
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -36,27 +37,54 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 
 	poll := time.NewTimer(lockPoll)
 	defer poll.Stop()
-	var lastAsk time.Time
+	var lastAsk, lastCheck, heldSince time.Time
+	var held string // the lock value last seen while it was held
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("redisstore: lock %s: %w: %w", id, state.ErrLocked, err)
+		}
+		if err := s.live.ensure(); err != nil {
+			return nil, fmt.Errorf("redisstore: lock %s: %w", id, err)
 		}
 		ask := time.Since(lastAsk) >= askEvery
 		start := time.Now()
 		// Not cancelled with ctx: a grant whose reply were dropped would
 		// block the upload for a whole lease. The client's timeouts bound it.
-		tok, err := s.scripts.lock.Run(context.WithoutCancel(ctx), s.client,
+		res, err := s.scripts.lock.Run(context.WithoutCancel(ctx), s.client,
 			[]string{k.lock, k.fence, k.record, k.waiting},
 			s.opts.LeaseTTL.Milliseconds(), s.opts.Retention.Milliseconds(),
-			boolField(ask), k.channel, waitMarkTTL.Milliseconds()).Int64()
+			boolField(ask), k.channel, waitMarkTTL.Milliseconds(), s.live.id).Result()
 		if err != nil {
 			return nil, s.fail("lock "+id, err)
 		}
-		if tok > 0 {
-			return s.newLease(id, state.Token(tok), start)
+		switch v := res.(type) {
+		case int64:
+			l, err := s.newLease(id, state.Token(v), start)
+			if errors.Is(err, errCut) {
+				continue // granted across a gap of our liveness key: take it anew
+			}
+			return l, err
+		case string:
+			if v != held {
+				held, heldSince = v, start
+			}
+		default:
+			return nil, fmt.Errorf("redisstore: lock %s: unexpected script result %T", id, res)
 		}
 		if ask {
 			lastAsk = start
+		}
+		// The holder was asked and has not let go: if its process is dead,
+		// break its lease instead of waiting for the lease to lapse.
+		if time.Since(heldSince) >= breakAfter && time.Since(lastCheck) >= lockPoll {
+			lastCheck = time.Now()
+			broke, err := s.breakIfDead(context.WithoutCancel(ctx), id, held)
+			if err != nil {
+				return nil, fmt.Errorf("redisstore: lock %s: %w", id, err)
+			}
+			if broke {
+				continue
+			}
 		}
 		poll.Reset(lockPoll)
 		select {
@@ -66,6 +94,9 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 		}
 	}
 }
+
+// errCut: a grant arrived after the liveness key had a gap it predates.
+var errCut = errors.New("grant predates a liveness gap")
 
 // lease is a granted lock, renewed by the store's renewer every LeaseTTL/3.
 type lease struct {
@@ -97,6 +128,11 @@ func (s *Store) newLease(id string, tok state.Token, granted time.Time) (*lease,
 		_ = l.Unlock(context.Background())
 		return nil, fmt.Errorf("redisstore: lock %s: %w: store closed", id, state.ErrUnavailable)
 	}
+	if !s.live.admit(granted) {
+		l.markLost("granted before a liveness gap")
+		_ = l.Unlock(context.Background())
+		return nil, errCut
+	}
 	return l, nil
 }
 
@@ -112,8 +148,12 @@ func (l *lease) markLost(reason string) {
 	})
 }
 
-// ValidUntil implements state.Lease.
-func (l *lease) ValidUntil() time.Time { return time.Unix(0, l.validUntil.Load()) }
+// ValidUntil implements state.Lease. It never exceeds the validity of the
+// process's liveness key: once that may have expired, a waiter may break
+// the lease (see liveness.go).
+func (l *lease) ValidUntil() time.Time {
+	return time.Unix(0, min(l.validUntil.Load(), l.s.live.validUntil.Load()))
+}
 
 func (l *lease) requestRelease() {
 	l.askRelease()

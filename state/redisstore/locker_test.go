@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/state/redisstore"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
@@ -145,11 +146,7 @@ func TestLeaseRenewed(t *testing.T) {
 	s := e.open(t)
 	ctx := ctxT(t)
 	id := newID(t)
-	l, err := s.Lock(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock(ctx)
+	l := lockFor(t, ctx, s, id)
 	deadline := time.Now().Add(2 * testLease)
 	for time.Now().Before(deadline) {
 		if isClosed(l.Lost().Done()) {
@@ -157,7 +154,48 @@ func TestLeaseRenewed(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if v := e.raw.Get(ctx, e.key(id, "l")).Val(); v != itoa(int64(l.Token())) {
-		t.Fatalf("lock key holds %q after 2 TTLs, want token %d", v, l.Token())
+	if v, want := e.raw.Get(ctx, e.key(id, "l")).Val(), itoa(int64(l.Token()))+":"+redisstore.InstanceID(s); v != want {
+		t.Fatalf("lock key holds %q after 2 TTLs, want %q (token %d of this store)", v, want, l.Token())
 	}
+}
+
+// A process whose liveness key expired (it was paused, or cut off from
+// Redis, for longer than LivenessTTL) may have had its leases broken by
+// waiters: when its refresh finds the key gone, every lease it held is
+// lost, even one whose lock key is intact. ValidUntil never runs ahead of
+// the liveness key.
+func TestLivenessGapLosesLeases(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testenv.RedisURL(t))
+	s := e.openWith(t, redisstore.Options{LeaseTTL: doomedLease, LivenessTTL: time.Second})
+	ctx := ctxT(t)
+	id := newID(t)
+	l := lockFor(t, ctx, s, id)
+	if v := time.Until(l.ValidUntil()); v > time.Second {
+		t.Fatalf("ValidUntil is %v ahead with a 1s liveness TTL, want at most 1s", v)
+	}
+	// What Redis does when the key's TTL lapses during a pause.
+	if err := e.raw.Del(ctx, e.prefix+":live:"+redisstore.InstanceID(s)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, l.Lost().Done(), "Lost after the liveness key had a gap")
+	if l.ValidUntil().After(time.Now()) {
+		t.Fatalf("ValidUntil %v still ahead after the lease was lost", l.ValidUntil())
+	}
+	// New grants work again once the key is back.
+	l2 := lockFor(t, ctx, s, newID(t))
+	if isClosed(l2.Lost().Done()) || !l2.ValidUntil().After(time.Now()) {
+		t.Fatal("a lease granted after the gap is not valid")
+	}
+}
+
+// lockFor takes id's lease in s; it is unlocked when the test ends.
+func lockFor(t *testing.T, ctx context.Context, s *redisstore.Store, id string) state.Lease {
+	t.Helper()
+	l, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatalf("lock %s: %v", id, err)
+	}
+	t.Cleanup(func() { _ = l.Unlock(context.Background()) })
+	return l
 }

@@ -16,6 +16,12 @@ type Options struct {
 	// LeaseTTL is how long a lock grant lives without renewal; holders renew
 	// every LeaseTTL/3. Default 10s.
 	LeaseTTL time.Duration
+	// LivenessTTL is how long this process's liveness key lives without a
+	// refresh (refreshed every LivenessTTL/4). A waiter breaks the lease of
+	// a holder whose key is gone, so it bounds the takeover after a crash,
+	// and a lease is never valid longer than the key. Default 1s, at most
+	// LeaseTTL.
+	LivenessTTL time.Duration
 	// Retention is how long a finished upload's record is kept. Default 7 days.
 	Retention time.Duration
 	// ExpiryGrace is how long an unfinished record outlives its ExpiresAt, so
@@ -32,6 +38,7 @@ type Options struct {
 const (
 	defaultPrefix      = "tusgate"
 	defaultLeaseTTL    = 10 * time.Second
+	defaultLivenessTTL = time.Second
 	defaultRetention   = 7 * 24 * time.Hour
 	defaultExpiryGrace = 24 * time.Hour
 	minLeaseTTL        = 100 * time.Millisecond
@@ -49,6 +56,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.LeaseTTL < minLeaseTTL {
 		return o, fmt.Errorf("redisstore: lease TTL %v is below %v", o.LeaseTTL, minLeaseTTL)
+	}
+	if o.LivenessTTL == 0 {
+		o.LivenessTTL = min(defaultLivenessTTL, o.LeaseTTL)
+	}
+	if o.LivenessTTL < minLeaseTTL || o.LivenessTTL > o.LeaseTTL {
+		return o, fmt.Errorf("redisstore: liveness TTL %v must be between %v and the lease TTL %v", o.LivenessTTL, minLeaseTTL, o.LeaseTTL)
 	}
 	if o.Retention == 0 {
 		o.Retention = defaultRetention

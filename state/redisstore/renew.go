@@ -48,6 +48,17 @@ func (r *renewer) remove(l *lease) {
 	delete(r.leases, l)
 }
 
+// loseAll marks every lease lost and stops renewing it (the liveness key
+// had a gap, so a waiter may have broken any of them).
+func (r *renewer) loseAll(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for l := range r.leases {
+		l.markLost(reason)
+	}
+	clear(r.leases)
+}
+
 func (r *renewer) every() time.Duration { return r.s.opts.LeaseTTL / 3 }
 
 // run renews until the store closes, then marks every lease lost. Ticks

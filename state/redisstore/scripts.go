@@ -9,6 +9,17 @@ const (
 	resConflict = -3
 )
 
+// holdsSrc defines holds(lock, tok): whether the lock key holds the grant
+// tok. A lock value is "TOKEN:INSTANCE" (the holder's process, see
+// liveness.go); a bare token is accepted too.
+const holdsSrc = `
+local function holds(lock, tok)
+  local v = redis.call('GET', lock)
+  if not v then return false end
+  return v == tok or string.sub(v, 1, #tok + 1) == tok .. ':'
+end
+`
+
 // settleTTL gives the record its lifetime and makes the manifest and the
 // fence counter follow it (see the package doc). Time comes from the server
 // so replicas with skewed clocks agree.
@@ -58,9 +69,9 @@ return 1
 // '0' never) or empty, finished '1'/'0', grace ms, retention ms, number of
 // handle pairs n, n name/value pairs (empty value deletes), then part
 // number/encoded part pairs.
-const commitSrc = settleTTL + `
+const commitSrc = settleTTL + holdsSrc + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return -2 end
+if not holds(KEYS[3], ARGV[1]) then return -2 end
 if redis.call('HGET', KEYS[1], 'off') ~= ARGV[2] then return -3 end
 redis.call('HSET', KEYS[1], 'off', ARGV[3])
 if ARGV[4] ~= '' and tonumber(redis.call('HGET', KEYS[1], 'len')) < 0 then
@@ -88,29 +99,32 @@ return 1
 // deleteSrc removes record and manifest while the caller's token is
 // current. The fence counter stays for a while so late holders stay fenced.
 // KEYS: record, manifest, lock, fence. ARGV: token, fence TTL ms.
-const deleteSrc = `
+const deleteSrc = holdsSrc + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return -2 end
+if not holds(KEYS[3], ARGV[1]) then return -2 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
 return 1
 `
 
-// lockSrc grants the lock with a new fencing token, or returns 0 when it
-// is held, then optionally marks that someone waits and asks the holder to
-// release.
+// lockSrc grants the lock with a new fencing token (returned as an
+// integer, stored as "TOKEN:INSTANCE"), or returns the holder's lock value
+// (a string) when it is held, then optionally marks that someone waits and
+// asks the holder to release.
 // KEYS: lock, fence, record, waiting marker.
-// ARGV: lease ms, fence TTL ms without record, ask '1'/'0', channel, marker ms.
+// ARGV: lease ms, fence TTL ms without record, ask '1'/'0', channel, marker
+// ms, instance ID.
 const lockSrc = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local held = redis.call('GET', KEYS[1])
+if held then
   if ARGV[3] == '1' then
     redis.call('SET', KEYS[4], '1', 'PX', ARGV[5])
     redis.call('PUBLISH', ARGV[4], 'release')
   end
-  return 0
+  return held
 end
 local tok = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], tok, 'PX', ARGV[1])
+redis.call('SET', KEYS[1], tok .. ':' .. ARGV[6], 'PX', ARGV[1])
 local pttl = redis.call('PTTL', KEYS[3])
 if pttl == -1 then
   redis.call('PERSIST', KEYS[2])
@@ -124,8 +138,8 @@ return tok
 
 // renewSrc extends the lock only while it still holds the token.
 // KEYS: lock. ARGV: token, lease ms.
-const renewSrc = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+const renewSrc = holdsSrc + `
+if holds(KEYS[1], ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
@@ -135,8 +149,8 @@ return 0
 // unlockSrc deletes the lock only if it still holds the token, and wakes
 // waiters when there are any.
 // KEYS: lock, waiting marker. ARGV: token, channel.
-const unlockSrc = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+const unlockSrc = holdsSrc + `
+if not holds(KEYS[1], ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('PUBLISH', ARGV[2], 'unlock')
@@ -144,19 +158,39 @@ end
 return 1
 `
 
+// breakSrc deletes the lock only if it still holds exactly the value a
+// waiter saw with a dead holder (see liveness.go).
+// KEYS: lock. ARGV: lock value.
+const breakSrc = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
+// liveSrc extends the liveness key, or recreates it and returns 0 when it
+// had expired (the caller then treats its leases as broken).
+// KEYS: liveness key. ARGV: TTL ms.
+const liveSrc = `
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then return 1 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 0
+`
+
 // scripts are the compiled scripts of one Store; EVALSHA with an EVAL
 // fallback when the server's script cache is empty (after a restart).
 type scripts struct {
-	create, commit, delete, lock, renew, unlock *redis.Script
+	create, commit, delete, lock, renew, unlock, breakLock, live *redis.Script
 }
 
 func newScripts() scripts {
 	return scripts{
-		create: redis.NewScript(createSrc),
-		commit: redis.NewScript(commitSrc),
-		delete: redis.NewScript(deleteSrc),
-		lock:   redis.NewScript(lockSrc),
-		renew:  redis.NewScript(renewSrc),
-		unlock: redis.NewScript(unlockSrc),
+		create:    redis.NewScript(createSrc),
+		commit:    redis.NewScript(commitSrc),
+		delete:    redis.NewScript(deleteSrc),
+		lock:      redis.NewScript(lockSrc),
+		renew:     redis.NewScript(renewSrc),
+		unlock:    redis.NewScript(unlockSrc),
+		breakLock: redis.NewScript(breakSrc),
+		live:      redis.NewScript(liveSrc),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,7 @@ type Store struct {
 	scripts scripts
 	notify  *notifier
 	renew   *renewer
+	live    *liveness
 
 	closing   chan struct{} // closed by Close; stops lease renewals
 	closeOnce sync.Once
@@ -73,9 +75,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		_ = client.Close()
 		return nil, s.fail("connect to "+redact(rawURL), err)
 	}
-	s.notify = newNotifier(s)
 	s.renew = newRenewer(s)
+	if s.live, err = newLiveness(ctx, s); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	s.notify = newNotifier(s)
 	s.goBackground(s.renew.run)
+	s.goBackground(s.live.run)
 	return s, nil
 }
 
@@ -102,9 +109,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops lease renewals (their Lost channels close), the release
-// subscription and the client. Leases still held expire after their TTL.
-func (s *Store) Close() error {
+// Close stops lease renewals (their Lost channels close), the liveness
+// key (deleted, so leases still held are free for the next waiter at once),
+// the release subscription and the client.
+func (s *Store) Close() error { return s.shutdown(true) }
+
+// shutdown is Close; crash (tests) leaves the liveness key to expire, as a
+// killed process does.
+func (s *Store) shutdown(graceful bool) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
@@ -112,6 +124,13 @@ func (s *Store) Close() error {
 		close(s.closing)
 		s.notify.close()
 		s.wg.Wait()
+		if graceful {
+			ctx, cancel := context.WithTimeout(context.Background(), s.opts.LivenessTTL)
+			if err := s.client.Del(ctx, s.live.key).Err(); err != nil {
+				s.log.Debug("deleting the liveness key", "err", err)
+			}
+			cancel()
+		}
 		s.closeErr = s.client.Close()
 	})
 	return s.closeErr
@@ -124,7 +143,18 @@ func (s *Store) fail(op string, err error) error {
 	if errors.Is(err, context.Canceled) || (isReply(err) && !transientReply(err)) {
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
+	if neverSent(err) {
+		return fmt.Errorf("redisstore: %s: %w: %w: %w", op, state.ErrUnavailable, state.ErrNotApplied, err)
+	}
 	return fmt.Errorf("redisstore: %s: %w: %w", op, state.ErrUnavailable, err)
+}
+
+// neverSent reports whether err shows that the command never reached the
+// server: no connection could be made, or the server refused it outright
+// (LOADING, READONLY, ... are answers to a command not run).
+func neverSent(err error) bool {
+	var op *net.OpError
+	return (errors.As(err, &op) && op.Op == "dial") || (isReply(err) && transientReply(err))
 }
 
 func isReply(err error) bool {

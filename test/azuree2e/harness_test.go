@@ -140,6 +140,6 @@ func awaitCommitted(t *testing.T, st state.Store, uploadURL string, n int64) int
 	return e2e.AwaitCommitted(t, st, uploadURL, n, nil)
 }
 
-func sourceData(size int, seed uint64) []byte { return e2e.SourceData(size, seed) }
+func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed) }
 
 func on(p *e2e.Proc, uploadURL string) string { return p.URL + path.Base(uploadURL) }

@@ -218,7 +218,7 @@ func startOwnAzurite(t *testing.T) *azurite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := e2e.FreePort(t)
+	port := testenv.FreePort(t)
 	prefix := os.Getenv("AZURITE_NPM_PREFIX")
 	if prefix == "" {
 		prefix = filepath.Join(root, ".cache", "services", "azurite-npm")
@@ -244,9 +244,5 @@ func startOwnAzurite(t *testing.T) *azurite {
 
 func (a *azurite) run(t *testing.T, cmd string) {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "services", "azurite.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2e.RunService(t, script, cmd, a.dir, a.env)
+	testenv.RunService(t, "azurite.sh", cmd, a.dir, a.env)
 }

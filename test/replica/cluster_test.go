@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -103,15 +102,7 @@ func (c *cluster) origin(i int) string {
 }
 
 // source returns size deterministic pseudo-random bytes for seed.
-func source(size int, seed uint64) []byte {
-	b := make([]byte, size)
-	var key [32]byte
-	for i := range 8 {
-		key[i] = byte(seed >> (8 * i))
-	}
-	_, _ = rand.NewChaCha8(key).Read(b) // never fails
-	return b
-}
+func source(size int, seed uint64) []byte { return testenv.Source(size, seed) }
 
 // checkContent downloads u and compares it with want.
 func checkContent(t *testing.T, u string, want []byte) {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tusgate/tusgate/state"
@@ -94,20 +93,7 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)
 
 func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
-func newS3Client(t *testing.T, endpoint string) *s3.Client {
-	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
-	if err != nil {
-		t.Fatalf("AWS configuration: %v", err)
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.UsePathStyle = true
-		// MinIO's GETs carry no checksum to validate; asking for one only
-		// logs a warning per request.
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
-}
+func newS3Client(t *testing.T, endpoint string) *s3.Client { return testenv.S3Client(t, endpoint) }
 
 // storeURL is the --store value for this env: parts of exactly 5 MiB.
 func (e *env) storeURL() string {
@@ -247,7 +233,7 @@ func awaitCommitted(t *testing.T, st state.Store, uploadURL string, n int64, s *
 }
 
 // sourceData returns size deterministic pseudo-random bytes for seed.
-func sourceData(size int, seed uint64) []byte { return e2e.SourceData(size, seed) }
+func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed) }
 
 // checkContent compares an upload, fetched through the gateway and
 // directly from the bucket, with the source bytes.

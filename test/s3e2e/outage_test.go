@@ -1,64 +1,13 @@
 package s3e2e
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
-
-// ownBucket is the bucket of a test's private MinIO.
-const ownBucket = "tusgate-test"
-
-// minio is a MinIO server owned by one test, on its own ports and data
-// directory, so stopping it does not disturb other tests.
-type minio struct {
-	endpoint string
-	dir      string
-	env      []string
-}
-
-// startOwnMinIO starts a private MinIO with scripts/services/minio.sh and
-// stops it when the test ends. It follows the skip rule of the shared
-// MinIO, since it needs the same installed server.
-func startOwnMinIO(t *testing.T) *minio {
-	t.Helper()
-	testenv.S3Endpoint(t)
-	requireCredentials(t)
-	port, console := freePort(t), freePort(t)
-	m := &minio{
-		endpoint: fmt.Sprintf("http://127.0.0.1:%d", port),
-		dir:      t.TempDir(),
-		env: []string{
-			"MINIO_PORT=" + strconv.Itoa(port),
-			"MINIO_CONSOLE_PORT=" + strconv.Itoa(console),
-			"MINIO_BUCKET=" + ownBucket,
-			"MINIO_ROOT_USER=" + os.Getenv("AWS_ACCESS_KEY_ID"),
-			"MINIO_ROOT_PASSWORD=" + os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		},
-	}
-	// Registered first so a server that started but failed its bucket
-	// step is still stopped before TempDir is removed.
-	t.Cleanup(func() { m.run(t, "stop") })
-	m.run(t, "start")
-	return m
-}
-
-func (m *minio) run(t *testing.T, cmd string) {
-	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "services", "minio.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2e.RunService(t, script, cmd, m.dir, m.env)
-}
-
-func freePort(t *testing.T) int { return e2e.FreePort(t) }
 
 // TestMinIOOutageMidUploadResumesFromHeadOffset stops a private MinIO
 // while a PATCH streams (after two parts were committed): that PATCH, a
@@ -69,8 +18,9 @@ func freePort(t *testing.T) int { return e2e.FreePort(t) }
 func TestMinIOOutageMidUploadResumesFromHeadOffset(t *testing.T) {
 	t.Parallel()
 	const size = 24 * MiB
-	m := startOwnMinIO(t)
-	e := newEnvAt(t, m.endpoint, ownBucket)
+	requireCredentials(t)
+	m := testenv.StartMinIO(t)
+	e := newEnvAt(t, m.Endpoint, m.Bucket)
 	p := e.start(t)
 	st := e.stateReader(t)
 	data := sourceData(size, 9)
@@ -81,7 +31,7 @@ func TestMinIOOutageMidUploadResumesFromHeadOffset(t *testing.T) {
 		t.Fatalf("sending the body: %v", err)
 	}
 	committed := awaitCommitted(t, st, url, 2*partSize, s)
-	m.run(t, "stop")
+	m.Stop(t)
 
 	// The rest of the body fills a part that cannot be stored.
 	if err := s.finish(); err != nil {
@@ -107,7 +57,7 @@ func TestMinIOOutageMidUploadResumesFromHeadOffset(t *testing.T) {
 		t.Errorf("/readyz during the outage: status %d, want 503", res.status)
 	}
 
-	m.run(t, "start")
+	m.Start(t)
 	if res := send(http.MethodGet, readyURL(p), nil, nil); res.status != http.StatusOK {
 		t.Errorf("/readyz after MinIO is back: status %d, want 200: %s", res.status, res.body)
 	}

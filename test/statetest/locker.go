@@ -27,6 +27,7 @@ var lockerTests = []suiteTest{
 	{name: "ExpiredLeaseIsLostAndFenced", needs: []string{needExpire}, run: testExpireLost},
 	{name: "ExpiredLeaseIsTakenOverAndOldHolderFenced", needs: []string{needExpire}, run: testExpireTakeover(false)},
 	{name: "ExpiredLeaseIsTakenOverByPeer", needs: []string{needExpire, needPeer}, run: testExpireTakeover(true)},
+	{name: "DeadHoldersLeaseIsBrokenAndFenced", needs: []string{needDoomed}, run: testDeadHolder},
 }
 
 // lockAsync starts a Lock that waits up to eventWait and reports the outcome.
@@ -405,5 +406,33 @@ func testExpireTakeover(peer bool) func(t *testing.T, h Harness) {
 		if got := mustGet(t, s1, u.ID); got.Offset != 11 || !got.Locked {
 			t.Fatalf("after takeover: Offset %d Locked %v, want 11 and locked", got.Offset, got.Locked)
 		}
+	}
+}
+
+// testDeadHolder: a holder whose process dies (it never unlocks, never
+// answers a release request, and its lease lasts far longer than the wait)
+// must not keep the upload: a waiter is granted it within eventWait, which
+// only a liveness check can do, with a greater token that fences the dead
+// holder's commits and deletes.
+func testDeadHolder(t *testing.T, h Harness) {
+	s, l := h.New(t)
+	ds, dl, crash := h.Doomed(t)
+	u := newUpload(t, baseTime())
+	mustCreate(t, s, u)
+	a := mustLock(t, dl, u.ID)
+	mustCommit(t, ds, u.ID, a.Token(), 0, state.Change{Offset: 5})
+	crash()
+
+	start := time.Now()
+	b := awaitGrant(t, lockAsync(l, u.ID), "Lock while the holder is dead")
+	t.Logf("the dead holder's lease was taken over after %v", time.Since(start))
+	if b.Token() <= a.Token() {
+		t.Fatalf("token %d after the dead holder's %d, want greater", b.Token(), a.Token())
+	}
+	wantErr(t, "the dead holder's Commit", s.Commit(opCtx(t), u.ID, a.Token(), 5, rejectedChange(5)), state.ErrFenced)
+	wantErr(t, "the dead holder's Delete", s.Delete(opCtx(t), u.ID, a.Token()), state.ErrFenced)
+	mustCommit(t, s, u.ID, b.Token(), 5, state.Change{Offset: 6})
+	if got := mustGet(t, s, u.ID); got.Offset != 6 || !got.Locked {
+		t.Fatalf("after the takeover: Offset %d Locked %v, want 6 and locked", got.Offset, got.Locked)
 	}
 }

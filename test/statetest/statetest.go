@@ -20,6 +20,12 @@ type Harness struct {
 	// Expire makes the lease currently held on id lapse, as if its holder had paused past the
 	// lease time. The holder is not told (its renewals will find the lease gone).
 	Expire func(t *testing.T, id string)
+	// Doomed, when not nil, returns a peer (as Peer) whose leases last far
+	// longer than the suite waits, and a crash function that ends it as
+	// SIGKILL ends a process: no unlock, no goodbye. Implementations whose
+	// lockers cannot outlive their holder's process in another process
+	// (bbolt allows one process per file) do not declare it.
+	Doomed func(t *testing.T) (state.Store, state.Locker, func())
 }
 
 // RunStore runs the state.Store conformance suite. Each subtest gets a fresh
@@ -46,6 +52,7 @@ func RunLocker(t *testing.T, h Harness) {
 const (
 	needPeer   = "Peer"
 	needExpire = "Expire"
+	needDoomed = "Doomed"
 )
 
 type suiteTest struct {
@@ -64,6 +71,8 @@ func runAll(t *testing.T, h Harness, tests []suiteTest) {
 					t.Skip("harness declares no Peer: no second client to test against")
 				case need == needExpire && h.Expire == nil:
 					t.Skip("harness declares no Expire: lease lapse cannot be simulated")
+				case need == needDoomed && h.Doomed == nil:
+					t.Skip("harness declares no Doomed: no holder process that can die apart from the waiter")
 				}
 			}
 			tc.run(t, h)

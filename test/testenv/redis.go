@@ -53,7 +53,7 @@ func StartRedis(t testing.TB) *RedisServer {
 
 func startRedis(t testing.TB, env ...string) *RedisServer {
 	t.Helper()
-	return startRedisOn(t, freePort(t), env...)
+	return startRedisOn(t, FreePort(t), env...)
 }
 
 func startRedisOn(t testing.TB, port int, env ...string) *RedisServer {
@@ -71,7 +71,8 @@ func startRedisOn(t testing.TB, port int, env ...string) *RedisServer {
 	return r
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback port nothing listens on right now.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,7 +90,7 @@ func freePort(t testing.TB) int {
 func freeClusterPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
-		p := freePort(t)
+		p := FreePort(t)
 		if p+10000 > 65535 {
 			continue
 		}
@@ -190,10 +191,17 @@ func (r *RedisServer) Restart(t testing.TB) {
 
 func (r *RedisServer) script(t testing.TB, cmd string) {
 	t.Helper()
-	c := exec.Command("bash", filepath.Join(redisScriptDir(t), "redis.sh"), cmd, r.dir)
-	c.Env = append(append(os.Environ(), "REDIS_PORT="+strconv.Itoa(r.port)), r.env...)
+	RunService(t, "redis.sh", cmd, r.dir, append([]string{"REDIS_PORT=" + strconv.Itoa(r.port)}, r.env...))
+}
+
+// RunService runs scripts/services/NAME (start or stop) for a private
+// instance in dir, with env added.
+func RunService(t testing.TB, name, cmd, dir string, env []string) {
+	t.Helper()
+	c := exec.Command("bash", filepath.Join(redisScriptDir(t), name), cmd, dir)
+	c.Env = append(os.Environ(), env...)
 	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("redis.sh %s: %v\n%s", cmd, err, out)
+		t.Fatalf("%s %s: %v\n%s", name, cmd, err, out)
 	}
 }
 
