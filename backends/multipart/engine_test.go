@@ -468,3 +468,23 @@ func TestEngineDeleteFindsTheSessionOfARecordWithoutOne(t *testing.T) {
 		t.Fatalf("%d sessions left", len(d.sessions))
 	}
 }
+
+// A tail is stored before the commit that records it. A crash in between
+// (here: the commit fails, as when the replica dies or Redis loses the
+// reply) leaves a tail no record names; finishing removes it anyway.
+func TestEngineFinishRemovesTailsNoRecordNames(t *testing.T) {
+	d := newMemDriver()
+	e := newEngine(t, d)
+	b := data(2*testPart + 300)
+	r := create(t, e, &state.Upload{ID: "u", Length: int64(len(b))})
+	r.fail = func(int) error { return errors.New("replica died before the commit") }
+	if err := e.Write(context.Background(), r.get(), bytes.NewReader(b[:100]), r.commit); err == nil {
+		t.Fatal("a write whose commit failed reported success")
+	}
+	if strays, _ := d.ListObjects(context.Background(), "p/u"+TailInfix); len(strays) == 0 {
+		t.Fatal("the failed write stored no tail: the test does not reach the case")
+	}
+	r.fail = nil
+	writeAll(t, e, r, b, rand.New(rand.NewPCG(7, 8)))
+	finish(t, e, d, r, b) // fails on any tail left behind
+}

@@ -89,8 +89,23 @@ func checkManifest(parts []state.Part, length int64, checksums bool) error {
 	return nil
 }
 
-// dropTails removes the tail objects of a finished upload.
+// dropTails removes the tail objects of a finished upload: the ones the
+// record names, and strays. A tail is written before the commit that
+// records it, so a replica killed in between (or a commit whose reply was
+// lost) leaves a tail no record names; tails have unique names under the
+// upload's tail prefix, so one listing at completion, once per upload,
+// finds them.
 func (e *Engine) dropTails(ctx context.Context, h Handle) {
 	e.deleteQuietly(ctx, h.TailKey)
 	e.deleteQuietly(ctx, h.StaleTail)
+	strays, err := e.drv.ListObjects(ctx, h.Key+TailInfix)
+	if err != nil {
+		e.log.WarnContext(ctx, "could not list stray tails", "key", h.Key, "err", err)
+		return
+	}
+	for _, k := range strays {
+		if k != h.TailKey && k != h.StaleTail {
+			e.deleteQuietly(ctx, k)
+		}
+	}
 }
