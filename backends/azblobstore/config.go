@@ -3,11 +3,10 @@ package azblobstore
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tusgate/tusgate/config/size"
+	"github.com/tusgate/tusgate/backends/multipart"
 )
 
 // Size units and the limits of Azure block blobs.
@@ -81,35 +80,22 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Container = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	var err error
+	shared := multipart.URLOptions{
+		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
+		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
+		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
+	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
-		switch k {
-		case "endpoint":
-			c.Endpoint = v
-		case "account":
-			c.Account = v
-		case "min_part_size":
-			c.MinPartSize, err = size.Parse(v)
-		case "part_size":
-			c.PartSize, err = size.Parse(v)
-		case "equal_parts":
-			c.EqualParts, err = strconv.ParseBool(v)
-		case "concurrency":
-			c.Concurrency, err = strconv.Atoi(v)
-		case "max_object_size":
-			c.MaxObjectSize, err = size.Parse(v)
-		case "checksum":
-			c.Checksum = v
-		case "presign":
-			c.PresignTTL, err = time.ParseDuration(v)
-		case "max_connections":
-			c.MaxConnections, err = strconv.Atoi(v)
-		default:
-			return c, fmt.Errorf("azblobstore: unknown option %q in URL", k)
+		ok, err := shared.Parse(k, v)
+		switch {
+		case !ok:
+			err = c.parseOwnOption(k, v)
+		case err != nil:
+			err = fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
 		}
 		if err != nil {
-			return c, fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
+			return c, err
 		}
 	}
 	return c.normalize()
@@ -155,4 +141,21 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("azblobstore: presign %v outside 0..168h", c.PresignTTL)
 	}
 	return c, nil
+}
+
+// parseOwnOption reads the URL options only this store takes.
+func (c *Config) parseOwnOption(k, v string) error {
+	var err error
+	switch k {
+	case "endpoint":
+		c.Endpoint = v
+	case "account":
+		c.Account = v
+	default:
+		return fmt.Errorf("azblobstore: unknown option %q in URL", k)
+	}
+	if err != nil {
+		return fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/config/size"
 )
 
@@ -81,37 +82,22 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Bucket = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	var err error
+	shared := multipart.URLOptions{
+		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
+		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
+		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
+	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
-		switch k {
-		case "endpoint":
-			c.Endpoint = v
-		case "region":
-			c.Region = v
-		case "path_style":
-			c.PathStyle, err = strconv.ParseBool(v)
-		case "min_part_size":
-			c.MinPartSize, err = parseSize(v)
-		case "part_size":
-			c.PartSize, err = parseSize(v)
-		case "equal_parts":
-			c.EqualParts, err = strconv.ParseBool(v)
-		case "concurrency":
-			c.Concurrency, err = strconv.Atoi(v)
-		case "presign":
-			c.PresignTTL, err = time.ParseDuration(v)
-		case "max_object_size":
-			c.MaxObjectSize, err = parseSize(v)
-		case "checksum":
-			c.Checksum = v
-		case "max_connections":
-			c.MaxConnections, err = strconv.Atoi(v)
-		default:
-			return c, fmt.Errorf("s3store: unknown option %q in URL", k)
+		ok, err := shared.Parse(k, v)
+		switch {
+		case !ok:
+			err = c.parseOwnOption(k, v)
+		case err != nil:
+			err = fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
 		}
 		if err != nil {
-			return c, fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
+			return c, err
 		}
 	}
 	return c.normalize()
@@ -165,3 +151,22 @@ func (c Config) normalize() (Config, error) {
 
 // parseSize reads the one size syntax of flags and URLs (config/size).
 func parseSize(s string) (int64, error) { return size.Parse(s) }
+
+// parseOwnOption reads the URL options only this store takes.
+func (c *Config) parseOwnOption(k, v string) error {
+	var err error
+	switch k {
+	case "endpoint":
+		c.Endpoint = v
+	case "region":
+		c.Region = v
+	case "path_style":
+		c.PathStyle, err = strconv.ParseBool(v)
+	default:
+		return fmt.Errorf("s3store: unknown option %q in URL", k)
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
+	}
+	return nil
+}
