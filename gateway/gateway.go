@@ -16,6 +16,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/state"
@@ -67,6 +69,10 @@ type Config struct {
 	Logger           *slog.Logger
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
+	// TracerProvider makes the per-request spans (nil: no tracing).
+	TracerProvider trace.TracerProvider
+	// Propagator reads the client's trace context (nil: W3C traceparent).
+	Propagator propagation.TextMapPropagator
 }
 
 func (c *Config) setDefaults() {
@@ -105,6 +111,7 @@ type Gateway struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	metrics *metrics
+	obs     *observer
 
 	concater   backends.Concater
 	reader     backends.RangeReader
@@ -127,8 +134,9 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 	}
 	g := &Gateway{
 		cfg: cfg, store: store, locker: locker, backend: backend,
-		log:     cfg.Logger,
+		log:     slog.New(LogHandler(cfg.Logger.Handler())),
 		metrics: newMetrics(cfg.Registerer),
+		obs:     newObserver(cfg),
 	}
 	g.shutdown, g.beginShutdown = context.WithCancel(context.Background())
 	g.concater, _ = backend.(backends.Concater)
@@ -162,6 +170,7 @@ func (g *Gateway) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = g.handleError
 	e.Pre(middleware.MethodOverride())
+	e.Use(g.observe) // outermost: it counts the final status
 	e.Use(g.tusHeaders)
 	e.Use(middleware.CORSWithConfig(g.corsConfig()))
 	e.Use(g.checkVersion)

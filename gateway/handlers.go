@@ -164,6 +164,7 @@ func (g *Gateway) post(c echo.Context) error {
 		return fmt.Errorf("record upload: %w", err)
 	}
 	g.metrics.created.Inc()
+	noteUpload(ctx, u.ID)
 	g.log.InfoContext(ctx, "upload created", "id", u.ID, "length", u.Length, "concat", u.Concat)
 
 	h := c.Response().Header()
