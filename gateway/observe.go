@@ -190,7 +190,12 @@ type contextHandler struct{ slog.Handler }
 
 // LogHandler wraps h so that records logged with a request's context carry
 // request_id, upload_id and trace_id.
-func LogHandler(h slog.Handler) slog.Handler { return contextHandler{h} }
+func LogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(contextHandler); ok {
+		return h // wrapped once already (by the command and again by New)
+	}
+	return contextHandler{h}
+}
 
 func (h contextHandler) Handle(ctx context.Context, rec slog.Record) error {
 	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
