@@ -51,8 +51,8 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 
 	type move struct {
 		before, after samples
-		key              string
-		min              float64
+		key           string
+		min           float64
 	}
 	for _, m := range []move{
 		{before: beforeA, after: afterA, key: "tusgate_uploads_created_total", min: 1},
