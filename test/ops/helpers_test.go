@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"context"
 	"fmt"
 	"io"
@@ -211,3 +212,5 @@ func data(n int) []byte {
 	}
 	return b
 }
+
+func sha(b []byte) [sha256.Size]byte { return sha256.Sum256(b) }
