@@ -2,8 +2,8 @@ package ops
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
