@@ -227,7 +227,7 @@ func checkDeployment(t *testing.T, o objects, c config.Config) {
 		t.Error("no drain delay: the load balancer may still send requests to a stopping pod")
 	}
 	grace := ps.TerminationGracePeriodSeconds
-	if grace == nil || float64(*grace) <= (c.DrainDelay + c.ShutdownTimeout).Seconds() {
+	if grace == nil || float64(*grace) <= (c.DrainDelay+c.ShutdownTimeout).Seconds() {
 		t.Errorf("terminationGracePeriodSeconds must exceed drain delay + shutdown timeout (%s)", c.DrainDelay+c.ShutdownTimeout)
 	}
 	sel := d.Spec.Selector.MatchLabels
