@@ -28,6 +28,15 @@ if ! command -v staticcheck >/dev/null 2>&1; then
   go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 
+# Helm for the chart checks in deploy/ (lint, template; no cluster needed),
+# built once from the Go module proxy into the services cache.
+helm_version=v3.22.0
+export TUSGATE_HELM="$services/helm-$helm_version/helm"
+if [ ! -x "$TUSGATE_HELM" ]; then
+  step "building helm $helm_version"
+  GOBIN="$(dirname "$TUSGATE_HELM")" go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+fi
+
 stop_services() {
   bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
   bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true
