@@ -33,17 +33,28 @@ type Config struct {
 	BehindProxy      bool
 	LockTimeout      time.Duration
 	IdleTimeout      time.Duration
-	LeaseTTL         time.Duration
-	Retention        time.Duration
-	MemoryBudget     int64
-	DownloadRedirect time.Duration
-	ShutdownTimeout  time.Duration
-	DrainDelay       time.Duration
-	MetricsListen    string
-	Metrics          bool
-	Pprof            bool
-	LogLevel         string
-	LogFormat        string
+	MinUploadRate    int64
+	RateWindow       time.Duration
+	HeaderTimeout    time.Duration
+	KeepaliveTimeout time.Duration
+	WriteTimeout     time.Duration
+	MaxConnections   int
+	MaxHeaderBytes   int
+	MaxMetadataSize  int
+	// MaxConcatPartials and MaxRanges: 0 selects the gateway's default.
+	MaxConcatPartials int
+	MaxRanges         int
+	LeaseTTL          time.Duration
+	Retention         time.Duration
+	MemoryBudget      int64
+	DownloadRedirect  time.Duration
+	ShutdownTimeout   time.Duration
+	DrainDelay        time.Duration
+	MetricsListen     string
+	Metrics           bool
+	Pprof             bool
+	LogLevel          string
+	LogFormat         string
 }
 
 // setting describes one option once, for flags, environment and file alike.
@@ -51,6 +62,33 @@ type setting struct {
 	name, def, usage string
 	parse            func(c *Config, v string) error
 }
+
+// boolean settings (those defaulting to true or false) may stand alone on
+// the command line: --pprof means --pprof=true.
+func (s setting) boolean() bool { return s.def == "true" || s.def == "false" }
+
+// boolSetting is a setting that takes true or false.
+func boolSetting(name, def, usage string, field func(*Config) *bool) setting {
+	return setting{name: name, def: def, usage: usage, parse: func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		*field(c) = b
+		return nil
+	}}
+}
+
+// flagValue holds a setting's raw text from the command line; parsing and
+// validation happen once for every source in Load.
+type flagValue struct {
+	v       string
+	boolean bool
+}
+
+func (f *flagValue) String() string     { return f.v }
+func (f *flagValue) Set(v string) error { f.v = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.boolean }
 
 func settings() []setting {
 	return []setting{
@@ -79,9 +117,33 @@ func settings() []setting {
 			}
 			return nil
 		}},
-		{"behind-proxy", "false", "trust Forwarded and X-Forwarded-Host/Proto for upload URLs", func(c *Config, v string) (err error) { c.BehindProxy, err = strconv.ParseBool(v); return }},
+		boolSetting("behind-proxy", "false", "trust Forwarded and X-Forwarded-Host/Proto for upload URLs", func(c *Config) *bool { return &c.BehindProxy }),
 		{"lock-timeout", "15s", "how long a request waits for an upload held by another request before 423", durationInto(func(c *Config) *time.Duration { return &c.LockTimeout }, false)},
 		{"idle-timeout", "1m", "end an upload body that sends nothing for this long (what arrived is kept)", durationInto(func(c *Config) *time.Duration { return &c.IdleTimeout }, false)},
+		{"min-upload-rate", "512", "slowest upload body accepted, in bytes per second over each --rate-window (0: no minimum)", func(c *Config, v string) (err error) { c.MinUploadRate, err = parseSize(v); return }},
+		{"rate-window", "1m", "window over which --min-upload-rate is measured", durationInto(func(c *Config) *time.Duration { return &c.RateWindow }, false)},
+		{"header-timeout", "30s", "close a connection whose request headers take longer than this to arrive", durationInto(func(c *Config) *time.Duration { return &c.HeaderTimeout }, false)},
+		{"keepalive-timeout", "1m", "close a kept-alive connection that sends no new request for this long", durationInto(func(c *Config) *time.Duration { return &c.KeepaliveTimeout }, false)},
+		{"write-timeout", "1m", "end a response (download) that makes no progress for this long", durationInto(func(c *Config) *time.Duration { return &c.WriteTimeout }, false)},
+		{"max-connections", "0", "most concurrent client connections (0: three quarters of the open-file limit)", intInto(func(c *Config) *int { return &c.MaxConnections })},
+		{"max-header-bytes", "64KiB", "largest request header block (431 beyond)", func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err == nil && (n < 4096 || n > 16<<20) {
+				err = errors.New("must be between 4KiB and 16MiB")
+			}
+			c.MaxHeaderBytes = int(n)
+			return err
+		}},
+		{"max-metadata-size", "4KiB", "largest Upload-Metadata header stored with an upload (431 beyond)", func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err == nil && (n == 0 || n > 1<<20) {
+				err = errors.New("must be between 1 byte and 1MiB")
+			}
+			c.MaxMetadataSize = int(n)
+			return err
+		}},
+		{"max-concat-partials", "100", "most partial uploads one final upload may join (400 beyond)", intInto(func(c *Config) *int { return &c.MaxConcatPartials })},
+		{"max-ranges", "16", "most ranges a download may ask for; with more the whole upload is sent", intInto(func(c *Config) *int { return &c.MaxRanges })},
 		{"lease-ttl", "10s", "lock lease time; a crashed replica's uploads are free again after it", durationInto(func(c *Config) *time.Duration { return &c.LeaseTTL }, false)},
 		{"retention", "168h", "how long state of finished uploads is kept (Redis key TTL)", durationInto(func(c *Config) *time.Duration { return &c.Retention }, false)},
 		{"memory-budget", "64MiB", "total memory for part buffers across all uploads (S3)", func(c *Config, v string) (err error) {
@@ -94,8 +156,8 @@ func settings() []setting {
 		{"shutdown-timeout", "30s", "how long in-flight requests get to finish on SIGTERM", durationInto(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
 		{"drain-delay", "0s", "on SIGTERM, fail /readyz and keep serving this long before shutting down, so load balancers stop sending", durationInto(func(c *Config) *time.Duration { return &c.DrainDelay }, true)},
 		{"metrics-listen", "", "serve /metrics (and pprof) on this address instead of --listen, e.g. :9090", func(c *Config, v string) error { c.MetricsListen = v; return nil }},
-		{"metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config, v string) (err error) { c.Metrics, err = strconv.ParseBool(v); return }},
-		{"pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config, v string) (err error) { c.Pprof, err = strconv.ParseBool(v); return }},
+		boolSetting("metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config) *bool { return &c.Metrics }),
+		boolSetting("pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config) *bool { return &c.Pprof }),
 		{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			switch v {
 			case "debug", "info", "warn", "error":
@@ -111,6 +173,18 @@ func settings() []setting {
 			c.LogFormat = v
 			return nil
 		}},
+	}
+}
+
+// intInto parses a non-negative integer setting.
+func intInto(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("must be a non-negative integer")
+		}
+		*field(c) = n
+		return nil
 	}
 }
 
@@ -156,9 +230,10 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 	fs.SetOutput(out)
 	configFile := fs.String("config", getenv("TUSGATE_CONFIG"), "YAML file with settings (keys as the flag names)")
 	all := settings()
-	vals := make(map[string]*string, len(all))
+	vals := make(map[string]*flagValue, len(all))
 	for _, s := range all {
-		vals[s.name] = fs.String(s.name, s.def, s.usage+" (env "+EnvName(s.name)+")")
+		vals[s.name] = &flagValue{v: s.def, boolean: s.boolean()}
+		fs.Var(vals[s.name], s.name, s.usage+" (env "+EnvName(s.name)+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -178,7 +253,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 
 	var c Config
 	for _, s := range all {
-		v, source := *vals[s.name], "--"+s.name
+		v, source := vals[s.name].v, "--"+s.name
 		if !onCommandLine[s.name] {
 			if ev, ok := lookup(getenv, EnvName(s.name)); ok {
 				v, source = ev, EnvName(s.name)

@@ -91,3 +91,32 @@ func TestEnvNames(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestBooleanFlagsStandAlone(t *testing.T) {
+	c, err := Load([]string{"--behind-proxy", "--pprof", "--metrics=false", "--listen", ":9003"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.BehindProxy || !c.Pprof || c.Metrics || c.Listen != ":9003" {
+		t.Fatalf("bare boolean flags: %+v", c)
+	}
+	if _, err := Load([]string{"--pprof=maybe"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--pprof") {
+		t.Fatalf("--pprof=maybe: err = %v, want one naming --pprof", err)
+	}
+	// A bare non-boolean flag still needs its value.
+	if _, err := Load([]string{"--listen"}, env(nil), io.Discard); err == nil {
+		t.Fatal("bare --listen was accepted")
+	}
+}
+
+func TestLimitDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MinUploadRate != 512 || c.RateWindow != time.Minute || c.KeepaliveTimeout != time.Minute ||
+		c.WriteTimeout != time.Minute || c.MaxHeaderBytes != 64<<10 || c.MaxMetadataSize != 4<<10 ||
+		c.MaxConcatPartials != 100 || c.MaxRanges != 16 || c.MaxConnections != 0 {
+		t.Fatalf("unexpected limit defaults: %+v", c)
+	}
+}

@@ -23,6 +23,11 @@ type bodyReader struct {
 	rc   *http.ResponseController
 	h    http.Header
 	idle time.Duration
+	// rate is the slowest body accepted, averaged over windows of
+	// rate.window; a zero rate.min disables the check.
+	rate        minRate
+	windowStart time.Time
+	windowBytes int64
 	// validUntil is the lease's deadline: bytes read after it are dropped,
 	// because a process paused while its read blocked (GC, SIGSTOP) may
 	// have lost the upload to another replica without knowing yet.
@@ -34,8 +39,36 @@ type bodyReader struct {
 	finished bool // done was called: the response is no longer ours
 }
 
-func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration, validUntil func() time.Time) *bodyReader {
-	return &bodyReader{r: r, rc: http.NewResponseController(w), h: w.Header(), idle: idle, validUntil: validUntil}
+// minRate is the slowest transfer a body may keep up: at least min bytes per
+// second over every window. The idle timeout alone cannot end a body that
+// trickles a byte now and then, which pins a connection (slow-loris).
+type minRate struct {
+	min    int64
+	window time.Duration
+}
+
+func newBodyReader(r io.Reader, w http.ResponseWriter, idle time.Duration, rate minRate, validUntil func() time.Time) *bodyReader {
+	return &bodyReader{r: r, rc: http.NewResponseController(w), h: w.Header(), idle: idle, rate: rate,
+		windowStart: time.Now(), validUntil: validUntil}
+}
+
+// tooSlow checks the transfer rate after a read of n bytes. Windows restart,
+// so a slow start or a pause in an otherwise honest transfer is forgiven
+// once the next window is fast enough.
+func (b *bodyReader) tooSlow(n int) error {
+	if b.rate.min <= 0 || b.rate.window <= 0 {
+		return nil
+	}
+	b.windowBytes += int64(n)
+	elapsed := time.Since(b.windowStart)
+	if elapsed < b.rate.window {
+		return nil
+	}
+	if need := int64(elapsed.Seconds() * float64(b.rate.min)); b.windowBytes < need {
+		return protoErr(errTooSlow, "%d bytes in %s, below the minimum of %d bytes per second", b.windowBytes, elapsed.Round(time.Second), b.rate.min)
+	}
+	b.windowStart, b.windowBytes = time.Now(), 0
+	return nil
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -50,6 +83,13 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.interrupt(fmt.Errorf("%w: the lease ran out while the body was read", state.ErrFenced))
 		n, err = 0, b.interrupted()
 	}
+	if err == nil {
+		if slow := b.tooSlow(n); slow != nil {
+			b.interrupt(slow)
+			// The bytes of this read count; the next read fails.
+			return n, nil
+		}
+	}
 	if err == nil || err == io.EOF {
 		return n, err
 	}
@@ -60,9 +100,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return n, reason
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return n, fmt.Errorf("%w: no data for %s", errReadTimeout, b.idle)
+		return n, protoErr(errReadTimeout, "no data for %s", b.idle)
 	}
-	return n, fmt.Errorf("%w: %v", errClientGone, err)
+	return n, &protoError{sentinel: errClientGone, cause: err}
 }
 
 func (b *bodyReader) interrupted() error {
@@ -119,7 +159,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		var probe [1]byte
 		k, err := l.r.Read(probe[:])
 		if k > 0 {
-			return 0, fmt.Errorf("%w: the body is longer than the upload's remaining length", errTooLarge)
+			return 0, protoErr(errTooLarge, "the body is longer than the upload's remaining length")
 		}
 		return 0, err
 	}

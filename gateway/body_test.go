@@ -36,7 +36,7 @@ func (d *deadlineRecorder) count() int {
 // the body ended.
 func TestInterruptAfterDoneLeavesTheResponseAlone(t *testing.T) {
 	w := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-	b := newBodyReader(strings.NewReader("abc"), w, 0, func() time.Time { return time.Now().Add(time.Hour) })
+	b := newBodyReader(strings.NewReader("abc"), w, 0, minRate{}, func() time.Time { return time.Now().Add(time.Hour) })
 	b.interrupt(errTakenOver)
 	if w.count() != 1 {
 		t.Fatalf("interrupt while reading set %d read deadlines, want 1", w.count())

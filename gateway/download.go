@@ -36,7 +36,7 @@ func (g *Gateway) get(c echo.Context) error {
 	}
 	if !u.Finished {
 		if !u.Complete() || u.Final() {
-			return fmt.Errorf("%w: %d of %s bytes received", errNotFinished, u.Offset, lengthText(u))
+			return protoErr(errNotFinished, "%d of %s bytes received", u.Offset, lengthText(u))
 		}
 		// Every byte arrived but the object was never assembled (the
 		// replica died in between): assemble it now.
@@ -56,13 +56,126 @@ func (g *Gateway) get(c echo.Context) error {
 	}
 	md, _ := parseMetadata(u.Metadata) // validated at creation
 	ctype, disposition := contentHeaders(md)
+	r := c.Request()
 	h := c.Response().Header()
+	if v := r.Header.Get("Range"); v != "" {
+		filtered, unsatisfiable := filterRange(v, g.cfg.MaxRanges)
+		if unsatisfiable {
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", u.Length))
+			return protoErr(errRangeNotSatisfiable, "no range of Range %.40q has bytes", v)
+		}
+		setOrDelete(r.Header, "Range", filtered)
+	}
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", disposition)
 	content := &objectReader{ctx: ctx, rr: g.reader, u: u}
 	defer content.Close()
-	http.ServeContent(c.Response(), c.Request(), "", time.Time{}, content)
+	if strings.Contains(r.Header.Get("Range"), ",") {
+		// A multipart answer writes its first part header before reading
+		// any bytes; open the object first so missing bytes are found
+		// before anything is sent.
+		if err := content.open(); err != nil {
+			return g.downloadFailed(h, id, err)
+		}
+	}
+	w := &downloadWriter{w: c.Response(), rc: http.NewResponseController(c.Response()), timeout: g.cfg.WriteTimeout}
+	http.ServeContent(w, r, "", time.Time{}, content)
+	if !w.started {
+		if content.err != nil {
+			// Nothing was sent yet: answer with the error instead of the
+			// status and length ServeContent prepared.
+			return g.downloadFailed(h, id, content.err)
+		}
+		w.flush()
+	}
 	return nil
+}
+
+// downloadFailed answers a download whose bytes could not be read before
+// anything was sent: missing bytes are a 404 (a termination or expiry removed
+// them), anything else an error the handler logs.
+func (g *Gateway) downloadFailed(h http.Header, id string, err error) error {
+	for _, k := range []string{"Content-Length", "Content-Range", "Content-Type", "Content-Disposition",
+		"Accept-Ranges", "Last-Modified", "Content-Encoding"} {
+		h.Del(k)
+	}
+	return fmt.Errorf("read upload %s: %w", id, err)
+}
+
+func setOrDelete(h http.Header, k, v string) {
+	if v == "" {
+		h.Del(k)
+		return
+	}
+	h.Set(k, v)
+}
+
+// filterRange prepares a Range header for http.ServeContent. A header with
+// more than max ranges is ignored (the whole upload is sent, as RFC 9110
+// allows), so a short request cannot ask for a huge multipart answer.
+// Zero-length suffix ranges ("-0"), which select no byte, are dropped;
+// unsatisfiable is set when nothing else remains.
+func filterRange(v string, max int) (filtered string, unsatisfiable bool) {
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return v, false // another unit: ServeContent ignores or refuses it
+	}
+	if strings.Count(spec, ",")+1 > max {
+		return "", false
+	}
+	parts := strings.Split(spec, ",")
+	kept := parts[:0]
+	for _, p := range parts {
+		t := strings.TrimSpace(p)
+		if len(t) > 1 && t[0] == '-' && strings.Trim(t[1:], "0") == "" {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	if len(kept) == 0 {
+		return "", true
+	}
+	return "bytes=" + strings.Join(kept, ","), false
+}
+
+// downloadWriter holds back the status until the first byte of the body is
+// written, so a read that fails at once can still be answered with an
+// error, and gives every write a deadline, so a client that stops reading
+// is cut off after the write timeout instead of pinning the connection.
+type downloadWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	status  int
+	started bool
+}
+
+func (d *downloadWriter) Header() http.Header { return d.w.Header() }
+
+func (d *downloadWriter) WriteHeader(code int) {
+	if !d.started && d.status == 0 {
+		d.status = code
+	}
+}
+
+func (d *downloadWriter) Write(p []byte) (int, error) {
+	d.flush()
+	if d.timeout > 0 {
+		_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	}
+	return d.w.Write(p)
+}
+
+// flush sends the held-back status (for answers without a body, such as 304).
+func (d *downloadWriter) flush() {
+	if d.started {
+		return
+	}
+	d.started = true
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	d.w.WriteHeader(d.status)
 }
 
 func (g *Gateway) finishNow(ctx context.Context, id string) (*state.Upload, error) {
@@ -82,9 +195,13 @@ func lengthText(u *state.Upload) string {
 }
 
 // inlineTypes may be shown by the browser; anything else (HTML, SVG, scripts)
-// is served as an attachment so an upload cannot run in our origin.
-var inlineTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
-	"video/", "audio/", "application/pdf", "text/plain"}
+// is served as an attachment so an upload cannot run in our origin. Types
+// are compared exactly after parsing: "text/plainx" is not "text/plain".
+var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true,
+	"image/webp": true, "image/avif": true, "application/pdf": true, "text/plain": true}
+
+// inlineKinds are top-level types shown inline whatever the subtype.
+var inlineKinds = map[string]bool{"video": true, "audio": true}
 
 // contentHeaders derives Content-Type and Content-Disposition from the
 // filetype and filename metadata. mime.FormatMediaType quotes and, for
@@ -92,16 +209,14 @@ var inlineTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp",
 // CR or LF cannot inject headers.
 func contentHeaders(md Metadata) (ctype, disposition string) {
 	ctype = "application/octet-stream"
+	kind := "attachment"
 	if t, params, err := mime.ParseMediaType(md["filetype"]); err == nil {
 		if f := mime.FormatMediaType(t, params); f != "" {
 			ctype = f
-		}
-	}
-	kind := "attachment"
-	for _, p := range inlineTypes {
-		if strings.HasPrefix(ctype, p) {
-			kind = "inline"
-			break
+			top, _, _ := strings.Cut(t, "/")
+			if inlineTypes[t] || inlineKinds[top] {
+				kind = "inline"
+			}
 		}
 	}
 	disposition = kind
@@ -123,6 +238,9 @@ type objectReader struct {
 	u    *state.Upload
 	pos  int64
 	body io.ReadCloser
+	// err is the first read failure, so the handler can answer it when
+	// nothing was sent yet.
+	err error
 }
 
 func (o *objectReader) Read(p []byte) (int, error) {
@@ -130,15 +248,29 @@ func (o *objectReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if o.body == nil {
-		b, err := o.rr.NewRangeReader(o.ctx, o.u, o.pos, o.u.Length-o.pos)
-		if err != nil {
+		if err := o.open(); err != nil {
 			return 0, err
 		}
-		o.body = b
 	}
 	n, err := o.body.Read(p)
 	o.pos += int64(n)
+	if err != nil && err != io.EOF && o.err == nil {
+		o.err = err
+	}
 	return n, err
+}
+
+// open starts a ranged read at the current position.
+func (o *objectReader) open() error {
+	b, err := o.rr.NewRangeReader(o.ctx, o.u, o.pos, o.u.Length-o.pos)
+	if err != nil {
+		if o.err == nil {
+			o.err = err
+		}
+		return err
+	}
+	o.body = b
+	return nil
 }
 
 func (o *objectReader) Seek(offset int64, whence int) (int64, error) {

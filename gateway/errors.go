@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,26 +14,95 @@ import (
 	"github.com/tusgate/tusgate/state"
 )
 
-// Protocol errors. Handlers wrap them with details (fmt.Errorf("%w: ...")),
-// and statusOf maps them, together with the state and backend sentinels, to
+// Protocol errors. Handlers return them with details through protoErr, and
+// statusOf maps them, together with the state and backend sentinels, to
 // HTTP statuses. This file is the only place that knows the mapping.
 var (
-	errUnsupportedVersion = errors.New("unsupported tus version")
-	errBadRequest         = errors.New("bad request")
-	errForbidden          = errors.New("forbidden")
-	errNotFound           = errors.New("upload not found")
-	errOffsetMismatch     = errors.New("Upload-Offset does not match the upload's offset")
-	errNotFinished        = errors.New("upload is not finished")
-	errGone               = errors.New("upload expired")
-	errTooLarge           = errors.New("upload too large")
-	errMediaType          = errors.New("unsupported media type")
-	errChecksumMismatch   = errors.New("checksum mismatch")
-	errTakenOver          = errors.New("upload taken over by a newer request; bytes received so far were stored")
-	errClientGone         = errors.New("request body ended early; bytes received so far were stored")
-	errReadTimeout        = errors.New("request body stalled; bytes received so far were stored")
-	errShuttingDown       = errors.New("server shutting down; bytes received so far were stored")
-	errNotImplemented     = errors.New("not supported by the configured storage")
+	errUnsupportedVersion  = errors.New("unsupported tus version")
+	errBadRequest          = errors.New("bad request")
+	errForbidden           = errors.New("forbidden")
+	errNotFound            = errors.New("upload not found")
+	errOffsetMismatch      = errors.New("Upload-Offset does not match the upload's offset")
+	errNotFinished         = errors.New("upload is not finished")
+	errGone                = errors.New("upload expired")
+	errTooLarge            = errors.New("upload too large")
+	errMediaType           = errors.New("unsupported media type")
+	errChecksumMismatch    = errors.New("checksum mismatch")
+	errTakenOver           = errors.New("upload taken over by a newer request; bytes received so far were stored")
+	errClientGone          = errors.New("request body ended early; bytes received so far were stored")
+	errReadTimeout         = errors.New("request body stalled; bytes received so far were stored")
+	errTooSlow             = errors.New("request body too slow; bytes received so far were stored")
+	errHeaderTooLarge      = errors.New("request header too large")
+	errRangeNotSatisfiable = errors.New("range not satisfiable")
+	errShuttingDown        = errors.New("server shutting down; bytes received so far were stored")
+	errNotImplemented      = errors.New("not supported by the configured storage")
 )
+
+// protoError is a protocol error with the detail a client may read. Its
+// cause, if any, is kept for the log line and never shown to the client.
+type protoError struct {
+	sentinel error
+	detail   string
+	cause    error
+}
+
+// protoErr returns sentinel with a client-facing detail.
+func protoErr(sentinel error, format string, args ...any) error {
+	return &protoError{sentinel: sentinel, detail: fmt.Sprintf(format, args...)}
+}
+
+func (e *protoError) Error() string {
+	msg := e.sentinel.Error()
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *protoError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.sentinel}
+	}
+	return []error{e.sentinel, e.cause}
+}
+
+// clientMessage is what a client reads: the protocol error and its detail,
+// or the short text of the sentinel that decided the status, never the
+// chain of internal wrappers (package names, IDs of other layers, paths).
+func clientMessage(err, sentinel error, status int) string {
+	var pe *protoError
+	msg := http.StatusText(status)
+	switch {
+	case errors.As(err, &pe):
+		msg = pe.sentinel.Error()
+		if pe.detail != "" {
+			msg += ": " + pe.detail
+		}
+	case sentinel != nil:
+		msg = sentinel.Error()
+	default:
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			if m, ok := he.Message.(string); ok {
+				msg = m
+			}
+		}
+	}
+	return truncate(msg, maxMessageLen)
+}
+
+// maxMessageLen bounds an error message, which may quote client input.
+const maxMessageLen = 300
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
 
 // statusChecksumMismatch is the checksum extension's own status code.
 const statusChecksumMismatch = 460
@@ -59,7 +129,10 @@ var errorStatuses = []struct {
 	{errTakenOver, http.StatusLocked},
 	{state.ErrLocked, http.StatusLocked},
 	{errChecksumMismatch, statusChecksumMismatch},
-	{errReadTimeout, http.StatusInternalServerError},
+	{errReadTimeout, http.StatusRequestTimeout},
+	{errTooSlow, http.StatusRequestTimeout},
+	{errHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge},
+	{errRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{errNotImplemented, http.StatusNotImplemented},
 	{errShuttingDown, http.StatusServiceUnavailable},
 	{state.ErrUnavailable, http.StatusServiceUnavailable},
@@ -90,13 +163,9 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 	status, sentinel := statusOf(err)
 	h := c.Response().Header()
 	h.Set(hdrTusResumable, tusVersion)
-	msg := err.Error()
-	var he *echo.HTTPError
-	if errors.As(err, &he) && sentinel == nil {
-		if m, ok := he.Message.(string); ok {
-			msg = m
-		}
-	}
+	msg := clientMessage(err, sentinel, status)
+	r := c.Request()
+	attrs := []any{"method", methodLabel(r.Method), "path", truncate(r.URL.Path, 200), "status", status, "err", truncate(err.Error(), 1000)}
 	switch {
 	case status == http.StatusPreconditionFailed:
 		h.Set(hdrTusVersion, tusVersion)
@@ -106,8 +175,12 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 		if sentinel != nil {
 			msg = sentinel.Error()
 		}
-		g.log.ErrorContext(c.Request().Context(), "request failed",
-			"method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", err)
+		g.log.ErrorContext(r.Context(), "request failed", attrs...)
+	case errors.Is(err, errClientGone) || status == http.StatusRequestTimeout:
+		// The client's network failed; nothing is wrong with the server.
+		g.log.InfoContext(r.Context(), "request body cut short", attrs...)
+	default:
+		g.log.DebugContext(r.Context(), "request refused", attrs...)
 	}
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))

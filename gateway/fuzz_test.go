@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,8 +158,8 @@ func FuzzParseChecksum(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		ck, err := parseChecksum(v)
 		if err != nil {
-			if !errors.Is(err, errBadRequest) {
-				t.Fatalf("parseChecksum(%q): error %v does not wrap errBadRequest", v, err)
+			if !errors.Is(err, errBadRequest) && !errors.Is(err, errChecksumMismatch) {
+				t.Fatalf("parseChecksum(%q): error %v wraps neither errBadRequest nor errChecksumMismatch", v, err)
 			}
 			return
 		}
@@ -217,6 +218,62 @@ func FuzzParseForwarded(f *testing.F) {
 		first, _, _ := strings.Cut(v, ",")
 		if !strings.Contains(first, "=") && (proto != "" || host != "") {
 			t.Fatalf("parseForwarded(%q) = %q, %q from an element without any pair", v, proto, host)
+		}
+	})
+}
+
+// FuzzValidHost: whatever validHost accepts builds an upload URL that
+// parses back to the same host, with no path, query or user part smuggled in.
+func FuzzValidHost(f *testing.F) {
+	for _, s := range []string{
+		"example.com", "example.com:8080", "127.0.0.1", "127.0.0.1:1", "[::1]", "[::1]:443", ":::", "",
+		"example.com:99999", "example.com:", "a..b", "-a.com", "a b", "[fe80::1%eth0]", "[::1", "x@y",
+		"host/path", "host?q", "host#f", "h:1:2", "[::1]x", "UPPER.Example.COM.", "_srv.example",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if !validHost(h) {
+			return
+		}
+		u, err := url.Parse("http://" + h + "/files/x")
+		if err != nil {
+			t.Fatalf("validHost(%q) but the URL does not parse: %v", h, err)
+		}
+		if u.Host != h || u.Path != "/files/x" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("validHost(%q) but the URL reads host %q path %q", h, u.Host, u.Path)
+		}
+	})
+}
+
+// FuzzFilterRange: the filtered header never asks for more ranges than the
+// cap or than the client asked for, and keeps no zero-length suffix range.
+func FuzzFilterRange(f *testing.F) {
+	for _, s := range []string{
+		"bytes=0-0", "bytes=-0", "bytes=-000", "bytes=0-0,-0", "bytes=0-0,2-2,4-4", "bytes=", "items=0-1",
+		"bytes=-5", "bytes=5-", "bytes= -0 , 1-2", strings.Repeat("bytes=0-0,", 3) + "1-1",
+		"bytes=" + strings.Repeat("0-0,", 40) + "1-1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		const max = 16
+		out, unsat := filterRange(v, max)
+		if unsat && out != "" {
+			t.Fatalf("filterRange(%q) is unsatisfiable but kept %q", v, out)
+		}
+		spec, isBytes := strings.CutPrefix(out, "bytes=")
+		if !isBytes || out == "" {
+			return
+		}
+		n := strings.Count(spec, ",") + 1
+		if in := strings.Count(v, ",") + 1; n > max || n > in {
+			t.Fatalf("filterRange(%q) = %q: %d ranges", v, out, n)
+		}
+		for _, p := range strings.Split(spec, ",") {
+			if p := strings.TrimSpace(p); len(p) > 1 && p[0] == '-' && strings.Trim(p[1:], "0") == "" {
+				t.Fatalf("filterRange(%q) kept the empty suffix range %q", v, p)
+			}
 		}
 	})
 }

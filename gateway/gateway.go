@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ const (
 	hdrUploadConcat   = "Upload-Concat"
 	hdrUploadExpires  = "Upload-Expires"
 	hdrUploadChecksum = "Upload-Checksum"
+	hdrMethodOverride = "X-Http-Method-Override" // canonical form of X-HTTP-Method-Override
 
 	offsetOctetStream = "application/offset+octet-stream"
 )
@@ -63,6 +65,21 @@ type Config struct {
 	LockTimeout time.Duration
 	// IdleTimeout ends a request body that sends nothing for this long.
 	IdleTimeout time.Duration
+	// MinUploadRate (bytes per second) and RateWindow: a body slower than
+	// this over a window is ended (408); what arrived is kept. 0 disables.
+	MinUploadRate int64
+	RateWindow    time.Duration
+	// WriteTimeout ends a response (a download) that makes no progress for
+	// this long, so a client that stops reading cannot pin a connection.
+	WriteTimeout time.Duration
+	// MaxMetadataSize caps the stored Upload-Metadata header (431 beyond).
+	MaxMetadataSize int
+	// MaxConcatPartials caps the partials of one final upload (400 beyond);
+	// Upload-Concat may be 256 bytes per partial (431 beyond).
+	MaxConcatPartials int
+	// MaxRanges is the most ranges a GET may ask for; with more, the whole
+	// upload is sent (RFC 9110 lets a server ignore Range).
+	MaxRanges int
 	// DownloadRedirect, when > 0 and the backend can presign, answers GET
 	// with a redirect to a presigned URL valid this long.
 	DownloadRedirect time.Duration
@@ -97,10 +114,35 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = time.Minute
 	}
+	if c.RateWindow <= 0 {
+		c.RateWindow = time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = time.Minute
+	}
+	if c.MaxMetadataSize <= 0 {
+		c.MaxMetadataSize = DefaultMaxMetadataSize
+	}
+	if c.MaxConcatPartials <= 0 {
+		c.MaxConcatPartials = DefaultMaxConcatPartials
+	}
+	if c.MaxRanges <= 0 {
+		c.MaxRanges = DefaultMaxRanges
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 }
+
+// Defaults of the limits in Config.
+const (
+	DefaultMaxMetadataSize   = 4 << 10
+	DefaultMaxConcatPartials = 100
+	DefaultMaxRanges         = 16
+	// concatBytesPerPartial bounds Upload-Concat: an absolute upload URL
+	// fits easily.
+	concatBytesPerPartial = 256
+)
 
 // Gateway is the tus HTTP handler.
 type Gateway struct {
@@ -169,9 +211,11 @@ func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = g.handleError
-	e.Pre(middleware.MethodOverride())
-	e.Use(g.observe) // outermost: it counts the final status
-	e.Use(g.tusHeaders)
+	// Before routing: the override decides the route.
+	e.Pre(g.tusHeaders, g.methodOverride)
+	// After routing, so the route template is known; it renders errors
+	// itself, so the status it counts is final.
+	e.Use(g.observe)
 	e.Use(middleware.CORSWithConfig(g.corsConfig()))
 	e.Use(g.checkVersion)
 
@@ -209,26 +253,58 @@ func (g *Gateway) tusHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		r, status := c.Request(), c.Response().Status
-		g.metrics.requests.WithLabelValues(r.Method, strconv.Itoa(status)).Inc()
-		g.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+		g.metrics.requests.WithLabelValues(methodLabel(r.Method), strconv.Itoa(status)).Inc()
+		g.log.DebugContext(r.Context(), "request", "method", methodLabel(r.Method), "path", truncate(r.URL.Path, 200),
 			"status", status, "duration", time.Since(start))
 		return nil
 	}
 }
 
+// overridable are the methods X-HTTP-Method-Override may name.
+var overridable = []string{http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodGet, http.MethodOptions, http.MethodPost}
+
+// methodOverride honours X-HTTP-Method-Override on POST (clients that cannot
+// send PATCH or DELETE). Only methods this server routes are accepted; the
+// value is never used as a method otherwise, so it cannot reach metric
+// labels or logs.
+func (g *Gateway) methodOverride(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		v, ok := r.Header[hdrMethodOverride]
+		if !ok || r.Method != http.MethodPost {
+			return next(c)
+		}
+		if len(v) != 1 || !slices.Contains(overridable, v[0]) {
+			return protoErr(errBadRequest, "%s must be one of %s", hdrMethodOverride, strings.Join(overridable, ", "))
+		}
+		r.Method = v[0]
+		return next(c)
+	}
+}
+
+// singleValued are the tus request headers that carry one value; a repeated
+// one is refused rather than silently reading the first.
+var singleValued = []string{hdrTusResumable, hdrUploadOffset, hdrUploadLength, hdrUploadDefer,
+	hdrUploadMetadata, hdrUploadConcat, hdrUploadChecksum}
+
 // checkVersion refuses tus requests for a protocol version we do not speak,
-// before any side effect. OPTIONS, GET downloads and probes are exempt.
+// and repeated single-valued headers, before any side effect. OPTIONS, GET downloads and probes are exempt.
 func (g *Gateway) checkVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Method == http.MethodOptions || r.Method == http.MethodGet {
 			return next(c)
 		}
+		for _, name := range singleValued {
+			if len(r.Header[name]) > 1 {
+				return protoErr(errBadRequest, "%s must be sent once", name)
+			}
+		}
 		if v := r.Header.Get(hdrTusResumable); v != tusVersion {
 			if v == "" {
-				return fmt.Errorf("%w: the Tus-Resumable header is required", errUnsupportedVersion)
+				return protoErr(errUnsupportedVersion, "the Tus-Resumable header is required")
 			}
-			return fmt.Errorf("%w: %q (this server speaks %s)", errUnsupportedVersion, v, tusVersion)
+			return protoErr(errUnsupportedVersion, "%q (this server speaks %s)", v, tusVersion)
 		}
 		return next(c)
 	}
@@ -245,7 +321,7 @@ var corsAllowHeaders = []string{
 var corsExposeHeaders = []string{
 	"Upload-Offset", "Location", "Upload-Length", "Tus-Version", "Tus-Resumable", "Tus-Max-Size",
 	"Tus-Extension", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat", "Upload-Expires",
-	"Tus-Checksum-Algorithm",
+	"Tus-Checksum-Algorithm", "Content-Range", "Content-Disposition",
 }
 
 func (g *Gateway) corsConfig() middleware.CORSConfig {

@@ -62,25 +62,25 @@ func (g *Gateway) creationLength(r *http.Request, final bool) (int64, error) {
 	hasLen, hasDefer := hasHeader(r, hdrUploadLength), hasHeader(r, hdrUploadDefer)
 	switch {
 	case final && (hasLen || hasDefer):
-		return 0, fmt.Errorf("%w: a final upload takes its length from its partials; do not send Upload-Length or Upload-Defer-Length", errBadRequest)
+		return 0, protoErr(errBadRequest, "a final upload takes its length from its partials; do not send Upload-Length or Upload-Defer-Length")
 	case final:
 		return -1, nil
 	case hasLen && hasDefer:
-		return 0, fmt.Errorf("%w: send either Upload-Length or Upload-Defer-Length, not both", errBadRequest)
+		return 0, protoErr(errBadRequest, "send either Upload-Length or Upload-Defer-Length, not both")
 	case hasDefer:
 		if r.Header.Get(hdrUploadDefer) != "1" {
-			return 0, fmt.Errorf("%w: Upload-Defer-Length must be 1", errBadRequest)
+			return 0, protoErr(errBadRequest, "Upload-Defer-Length must be 1")
 		}
 		return -1, nil
 	case !hasLen:
-		return 0, fmt.Errorf("%w: Upload-Length or Upload-Defer-Length: 1 is required", errBadRequest)
+		return 0, protoErr(errBadRequest, "Upload-Length or Upload-Defer-Length: 1 is required")
 	}
 	n, err := parseSize(hdrUploadLength, r.Header.Get(hdrUploadLength))
 	if err != nil {
 		return 0, err
 	}
 	if g.cfg.MaxSize > 0 && n > g.cfg.MaxSize {
-		return 0, fmt.Errorf("%w: Upload-Length %d exceeds the maximum of %d", errTooLarge, n, g.cfg.MaxSize)
+		return 0, protoErr(errTooLarge, "Upload-Length %d exceeds the maximum of %d", n, g.cfg.MaxSize)
 	}
 	return n, nil
 }
@@ -93,11 +93,18 @@ func (g *Gateway) post(c echo.Context) error {
 	var concat concatRequest
 	if hasHeader(r, hdrUploadConcat) {
 		if g.concater == nil {
-			return fmt.Errorf("%w: concatenation is %w", errBadRequest, errNotImplemented)
+			return protoErr(errBadRequest, "concatenation is not supported by the configured storage")
+		}
+		raw := r.Header.Get(hdrUploadConcat)
+		if limit := g.cfg.MaxConcatPartials * concatBytesPerPartial; len(raw) > limit {
+			return protoErr(errHeaderTooLarge, "Upload-Concat is longer than %d bytes", limit)
 		}
 		var err error
-		if concat, err = parseConcat(r.Header.Get(hdrUploadConcat)); err != nil {
+		if concat, err = parseConcat(raw); err != nil {
 			return err
+		}
+		if len(concat.urls) > g.cfg.MaxConcatPartials {
+			return protoErr(errBadRequest, "a final upload joins at most %d partial uploads", g.cfg.MaxConcatPartials)
 		}
 	}
 	final := len(concat.urls) > 0
@@ -106,23 +113,22 @@ func (g *Gateway) post(c echo.Context) error {
 		return err
 	}
 	meta := r.Header.Get(hdrUploadMetadata)
+	if len(meta) > g.cfg.MaxMetadataSize {
+		return protoErr(errHeaderTooLarge, "Upload-Metadata is longer than %d bytes", g.cfg.MaxMetadataSize)
+	}
 	if _, err := parseMetadata(meta); err != nil {
 		return err
 	}
 	body := hasBody(r)
 	if body && final {
-		return fmt.Errorf("%w: a final upload cannot carry data", errForbidden)
+		return protoErr(errForbidden, "a final upload cannot carry data")
 	}
 	if body && !isOffsetStream(r) {
-		return fmt.Errorf("%w: a creation request with data needs Content-Type: %s", errMediaType, offsetOctetStream)
+		return protoErr(errMediaType, "a creation request with data needs Content-Type: %s", offsetOctetStream)
 	}
-	var ck *checksumRequest
-	if v := r.Header.Get(hdrUploadChecksum); v != "" && body {
-		parsed, err := parseChecksum(v)
-		if err != nil {
-			return err
-		}
-		ck = &parsed
+	ck, err := g.checksumOf(r, body)
+	if err != nil {
+		return err
 	}
 
 	now := time.Now()
@@ -130,50 +136,40 @@ func (g *Gateway) post(c echo.Context) error {
 		ID: newID(), Length: length, Metadata: meta, Concat: r.Header.Get(hdrUploadConcat),
 		Partial: concat.partial, CreatedAt: now.Truncate(time.Second),
 	}
+	location, err := g.uploadURL(r, u.ID)
+	if err != nil {
+		return err
+	}
 	if g.cfg.Expiration > 0 {
 		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
 	}
 	var partials []*state.Upload
 	ready := false
 	if final {
-		for _, raw := range concat.urls {
-			id, err := g.idFromURL(r, raw)
-			if err != nil {
-				return err
-			}
-			u.Partials = append(u.Partials, id)
+		if u.Partials, err = g.partialIDs(r, concat.urls); err != nil {
+			return err
 		}
 		if partials, ready, err = g.loadPartials(ctx, u.Partials); err != nil {
 			return err
 		}
-		u.Length = totalLength(partials)
-		if g.cfg.MaxSize > 0 && u.Length > g.cfg.MaxSize {
-			return fmt.Errorf("%w: the partials add up to %d bytes, more than %d", errTooLarge, u.Length, g.cfg.MaxSize)
+		if u.Length, err = g.totalLength(partials); err != nil {
+			return err
 		}
 	}
 
-	handle, err := g.backend.Create(ctx, u)
+	lease, err := g.create(ctx, u)
 	if err != nil {
-		return fmt.Errorf("create upload in backend: %w", err)
+		return err
 	}
-	u.Handle = handle
-	if err := g.store.Create(ctx, u); err != nil {
-		if derr := g.backend.Delete(ctx, u); derr != nil {
-			g.log.WarnContext(ctx, "clean up after failed create", "id", u.ID, "err", derr)
-		}
-		return fmt.Errorf("record upload: %w", err)
-	}
-	g.metrics.created.Inc()
-	noteUpload(ctx, u.ID)
-	g.log.InfoContext(ctx, "upload created", "id", u.ID, "length", u.Length, "concat", u.Concat)
+	defer g.unlock(lease)
 
 	h := c.Response().Header()
-	h.Set("Location", g.uploadURL(r, u.ID))
+	h.Set("Location", location)
 	if u.Concat != "" {
 		h.Set(hdrUploadConcat, u.Concat)
 	}
 	if body || u.Length == 0 || ready {
-		if err := g.fill(c, u, body, partials, ready, ck); err != nil {
+		if err := g.fill(c, u, lease, body, partials, ready, ck); err != nil {
 			return err
 		}
 	}
@@ -184,19 +180,99 @@ func (g *Gateway) post(c echo.Context) error {
 	return c.NoContent(http.StatusCreated)
 }
 
+// detachedTimeout bounds work that must finish even when the client has
+// gone (creation, termination, cleanup after a failure).
+const detachedTimeout = 30 * time.Second
+
+// detached returns a context the client cannot cancel, bounded in time.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+}
+
+// create records a new upload, then prepares its storage, under the new
+// upload's lease, which it returns. The record comes first so that anything
+// the backend makes is reachable from a record: a crash between the two
+// leaves a record (without handles) that the sweeper or a DELETE removes
+// together with whatever the backend finds under the upload's ID. Bytes
+// stored before a record existed could never be found again. The steps run
+// on a context the client cannot cancel, so a disconnect cannot stop them
+// half-way either.
+func (g *Gateway) create(ctx context.Context, u *state.Upload) (state.Lease, error) {
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	// A fresh random ID: nobody else can hold or wait for it.
+	lease, err := g.lock(dctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.store.Create(dctx, u); err != nil {
+		g.unlock(lease)
+		return nil, fmt.Errorf("record upload: %w", err)
+	}
+	handle, err := g.backend.Create(dctx, u)
+	if err == nil && len(handle) > 0 {
+		err = g.commit(dctx, u, lease.Token(), state.Change{Offset: 0, Handle: handle})
+	}
+	if err != nil {
+		if rerr := g.remove(dctx, u, lease.Token()); rerr != nil {
+			g.log.WarnContext(dctx, "clean up after failed create; the sweeper will retry", "id", u.ID, "err", rerr)
+		}
+		g.unlock(lease)
+		return nil, fmt.Errorf("create upload in backend: %w", err)
+	}
+	g.metrics.created.Inc()
+	noteUpload(ctx, u.ID)
+	g.log.InfoContext(ctx, "upload created", "id", u.ID, "length", u.Length, "partials", len(u.Partials))
+	return lease, nil
+}
+
+// checksumOf reads Upload-Checksum of a request with a body. A checksum in
+// both the header and a trailer is refused: only one can be verified.
+func (g *Gateway) checksumOf(r *http.Request, body bool) (*checksumRequest, error) {
+	_, trailer := r.Trailer[hdrUploadChecksum]
+	if !hasHeader(r, hdrUploadChecksum) || !body {
+		return nil, nil
+	}
+	if trailer {
+		return nil, protoErr(errBadRequest, "send Upload-Checksum as a header or as a trailer, not both")
+	}
+	parsed, err := parseChecksum(r.Header.Get(hdrUploadChecksum))
+	if err != nil {
+		return nil, err
+	}
+	return &parsed, nil
+}
+
+// partialIDs resolves the URLs of a final upload to upload IDs. A partial
+// listed twice is refused: it would let a small request write a large
+// object (the same bytes copied again and again).
+func (g *Gateway) partialIDs(r *http.Request, urls []string) ([]string, error) {
+	ids := make([]string, 0, len(urls))
+	seen := make(map[string]bool, len(urls)) // bounded by MaxConcatPartials
+	for _, raw := range urls {
+		id, err := g.idFromURL(r, raw)
+		if err != nil {
+			return nil, err
+		}
+		if seen[id] {
+			return nil, protoErr(errBadRequest, "upload %s is listed twice in Upload-Concat", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
 // fill does the work a creation request may carry besides creating:
 // the body (creation-with-upload), finishing an empty upload, or
-// concatenating a final upload whose partials are all finished.
-func (g *Gateway) fill(c echo.Context, u *state.Upload, body bool, partials []*state.Upload, ready bool, ck *checksumRequest) error {
+// concatenating a final upload whose partials are all finished. The caller
+// holds the upload's lease.
+func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body bool, partials []*state.Upload, ready bool, ck *checksumRequest) error {
 	ctx := c.Request().Context()
-	lease, err := g.lock(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	defer g.unlock(lease)
 	if ready {
 		return g.concatLocked(ctx, u, lease.Token(), partials)
 	}
+	var err error
 	if body {
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
 	}
@@ -266,7 +342,7 @@ func (g *Gateway) patch(c echo.Context) error {
 	r := c.Request()
 	ctx := r.Context()
 	if !isOffsetStream(r) {
-		return fmt.Errorf("%w: PATCH needs Content-Type: %s", errMediaType, offsetOctetStream)
+		return protoErr(errMediaType, "PATCH needs Content-Type: %s", offsetOctetStream)
 	}
 	offset, err := parseSize(hdrUploadOffset, r.Header.Get(hdrUploadOffset))
 	if err != nil {
@@ -278,13 +354,9 @@ func (g *Gateway) patch(c echo.Context) error {
 			return err
 		}
 	}
-	var ck *checksumRequest
-	if hasHeader(r, hdrUploadChecksum) {
-		parsed, err := parseChecksum(r.Header.Get(hdrUploadChecksum))
-		if err != nil {
-			return err
-		}
-		ck = &parsed
+	ck, err := g.checksumOf(r, true)
+	if err != nil {
+		return err
 	}
 
 	lease, u, err := g.lockAndLoad(ctx, id)
@@ -293,11 +365,11 @@ func (g *Gateway) patch(c echo.Context) error {
 	}
 	defer g.unlock(lease)
 	if u.Final() {
-		return fmt.Errorf("%w: a final upload cannot be patched", errForbidden)
+		return protoErr(errForbidden, "a final upload cannot be patched")
 	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
-		return fmt.Errorf("%w: the request says %d, the upload is at %d", errOffsetMismatch, offset, u.Offset)
+		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
 	}
 	if declared >= 0 {
 		if err := g.declareLength(ctx, u, lease.Token(), declared); err != nil {
@@ -329,11 +401,11 @@ func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.
 	case !u.DeferLength() && n == u.Length:
 		return nil
 	case !u.DeferLength():
-		return fmt.Errorf("%w: Upload-Length is already %d and cannot change", errBadRequest, u.Length)
+		return protoErr(errBadRequest, "Upload-Length is already %d and cannot change", u.Length)
 	case n < u.Offset:
-		return fmt.Errorf("%w: Upload-Length %d is below the %d bytes already received", errBadRequest, n, u.Offset)
+		return protoErr(errBadRequest, "Upload-Length %d is below the %d bytes already received", n, u.Offset)
 	case g.cfg.MaxSize > 0 && n > g.cfg.MaxSize:
-		return fmt.Errorf("%w: Upload-Length %d exceeds the maximum of %d", errTooLarge, n, g.cfg.MaxSize)
+		return protoErr(errTooLarge, "Upload-Length %d exceeds the maximum of %d", n, g.cfg.MaxSize)
 	}
 	return g.commit(ctx, u, tok, state.Change{Offset: u.Offset, Length: &n})
 }
@@ -343,7 +415,10 @@ func (g *Gateway) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	// Termination runs to its end even if the client hangs up: half a
+	// termination would leave a record promising bytes that are gone.
+	ctx, cancel := detached(c.Request().Context())
+	defer cancel()
 	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
 		return err
@@ -357,10 +432,19 @@ func (g *Gateway) delete(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// remove deletes an upload's bytes, then its state. In that order a crash
-// in between leaves a record whose data is gone, which the next DELETE or
-// the sweeper removes, rather than orphaned bytes nobody knows about.
+// remove deletes an upload: it first marks the record terminated (from then
+// on it answers 404 and the sweeper lists it, finished or not), then deletes
+// the bytes, then the record. A crash at any point leaves a marked record
+// that the sweeper completes; never bytes without a
+// record, nor a record that still promises its bytes. The sweeper runs even
+// with expiration disabled, for these.
 func (g *Gateway) remove(ctx context.Context, u *state.Upload, tok state.Token) error {
+	if !u.Terminated() {
+		mark := state.TerminatedAt
+		if err := g.commit(ctx, u, tok, state.Change{Offset: u.Offset, ExpiresAt: &mark}); err != nil {
+			return fmt.Errorf("mark %s terminated: %w", u.ID, err)
+		}
+	}
 	if err := g.backend.Delete(ctx, u); err != nil {
 		return fmt.Errorf("delete data of %s: %w", u.ID, err)
 	}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -12,19 +11,19 @@ import (
 // rejected instead of being read as something the client did not mean.
 func parseSize(name, v string) (int64, error) {
 	if v == "" {
-		return 0, fmt.Errorf("%w: %s is missing", errBadRequest, name)
+		return 0, protoErr(errBadRequest, "%s is missing", name)
 	}
 	if len(v) > 19 {
-		return 0, fmt.Errorf("%w: %s is out of range", errBadRequest, name)
+		return 0, protoErr(errBadRequest, "%s is out of range", name)
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
-			return 0, fmt.Errorf("%w: %s must be a non-negative integer", errBadRequest, name)
+			return 0, protoErr(errBadRequest, "%s must be a non-negative integer", name)
 		}
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s is out of range", errBadRequest, name)
+		return 0, protoErr(errBadRequest, "%s is out of range", name)
 	}
 	return n, nil
 }
@@ -46,23 +45,23 @@ func parseMetadata(v string) (Metadata, error) {
 		pair = strings.TrimLeft(pair, " \t")
 		key, val, hasVal := strings.Cut(pair, " ")
 		if key == "" {
-			return nil, fmt.Errorf("%w: Upload-Metadata has an empty key", errBadRequest)
+			return nil, protoErr(errBadRequest, "Upload-Metadata has an empty key")
 		}
 		for i := 0; i < len(key); i++ {
 			if key[i] <= ' ' || key[i] >= 0x7f {
-				return nil, fmt.Errorf("%w: Upload-Metadata key %q must be printable ASCII", errBadRequest, key)
+				return nil, protoErr(errBadRequest, "Upload-Metadata key %q must be printable ASCII", key)
 			}
 		}
 		if _, dup := md[key]; dup {
-			return nil, fmt.Errorf("%w: Upload-Metadata key %q appears twice", errBadRequest, key)
+			return nil, protoErr(errBadRequest, "Upload-Metadata key %q appears twice", key)
 		}
 		val = strings.TrimRight(val, " \t")
 		if hasVal && strings.ContainsAny(val, " \t") {
-			return nil, fmt.Errorf("%w: Upload-Metadata value of %q contains a space", errBadRequest, key)
+			return nil, protoErr(errBadRequest, "Upload-Metadata value of %q contains a space", key)
 		}
 		dec, err := base64.StdEncoding.Strict().DecodeString(val)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Upload-Metadata value of %q is not valid base64", errBadRequest, key)
+			return nil, protoErr(errBadRequest, "Upload-Metadata value of %q is not valid base64", key)
 		}
 		md[key] = string(dec)
 	}
@@ -83,12 +82,12 @@ func parseConcat(v string) (concatRequest, error) {
 	}
 	list, ok := strings.CutPrefix(v, "final;")
 	if !ok {
-		return concatRequest{}, fmt.Errorf("%w: Upload-Concat must be \"partial\" or \"final;<urls>\"", errBadRequest)
+		return concatRequest{}, protoErr(errBadRequest, "Upload-Concat must be \"partial\" or \"final;<urls>\"")
 	}
 	urls := strings.Split(list, " ")
 	for _, u := range urls {
 		if u == "" {
-			return concatRequest{}, fmt.Errorf("%w: Upload-Concat final needs URLs separated by single spaces", errBadRequest)
+			return concatRequest{}, protoErr(errBadRequest, "Upload-Concat final needs URLs separated by single spaces")
 		}
 	}
 	return concatRequest{urls: urls}, nil
@@ -101,19 +100,25 @@ type checksumRequest struct {
 }
 
 // parseChecksum parses "<algorithm> <base64 digest>". Unknown algorithms and
-// malformed values are both 400 (the checksum extension's rule).
+// malformed values are both 400 (the checksum extension's rule); a digest of
+// the wrong length is a mismatch (460).
 func parseChecksum(v string) (checksumRequest, error) {
 	alg, enc, ok := strings.Cut(v, " ")
 	if !ok || alg == "" || enc == "" {
-		return checksumRequest{}, fmt.Errorf("%w: Upload-Checksum must be \"<algorithm> <base64 digest>\"", errBadRequest)
+		return checksumRequest{}, protoErr(errBadRequest, "Upload-Checksum must be \"<algorithm> <base64 digest>\"")
 	}
 	size, known := checksumSizes[alg]
 	if !known {
-		return checksumRequest{}, fmt.Errorf("%w: checksum algorithm %q is not supported (use one of %s)", errBadRequest, alg, checksumAlgorithmList)
+		return checksumRequest{}, protoErr(errBadRequest, "checksum algorithm %q is not supported (use one of %s)", alg, checksumAlgorithmList)
 	}
 	digest, err := base64.StdEncoding.Strict().DecodeString(enc)
-	if err != nil || len(digest) != size {
-		return checksumRequest{}, fmt.Errorf("%w: Upload-Checksum digest is not a valid base64 %s digest", errBadRequest, alg)
+	if err != nil {
+		return checksumRequest{}, protoErr(errBadRequest, "Upload-Checksum digest is not valid base64")
+	}
+	if len(digest) != size {
+		// Well-formed but no body can have it: the extension's answer for a
+		// digest that does not match is 460, not a syntax error.
+		return checksumRequest{}, protoErr(errChecksumMismatch, "a %s digest has %d bytes, not %d", alg, size, len(digest))
 	}
 	return checksumRequest{algorithm: alg, digest: digest}, nil
 }

@@ -1,6 +1,10 @@
 package gateway
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are registered on the Registerer given in Config (no global
 // registry), so several gateways can live in one process (tests).
@@ -29,4 +33,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.requests)
 	}
 	return m
+}
+
+// methodLabel maps a request method to a closed set, so that invented
+// methods cannot create metric series or bloat log lines.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }

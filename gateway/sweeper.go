@@ -15,10 +15,9 @@ const sweepBatch = 100
 // RunSweeper removes expired unfinished uploads every SweepInterval until
 // ctx ends. Every replica may run it: each removal happens under the
 // upload's lock and re-checks the expiry, so replicas never race.
+// It runs with expiration disabled too: terminations cut short by a crash
+// are completed here.
 func (g *Gateway) RunSweeper(ctx context.Context) {
-	if g.cfg.Expiration <= 0 {
-		return
-	}
 	t := time.NewTicker(g.cfg.SweepInterval)
 	defer t.Stop()
 	for {
@@ -69,8 +68,13 @@ func (g *Gateway) expire(ctx context.Context, id string) (bool, error) {
 	if !g.expired(u, time.Now()) {
 		return false, nil // a commit moved the expiry since the index was read
 	}
+	terminated := u.Terminated()
 	if err := g.remove(ctx, u, lease.Token()); err != nil {
 		return false, err
+	}
+	if terminated {
+		g.log.InfoContext(ctx, "interrupted termination completed", "id", id)
+		return true, nil
 	}
 	g.metrics.expired.Inc()
 	g.log.InfoContext(ctx, "expired upload removed", "id", id)

@@ -67,14 +67,19 @@ func (g *Gateway) load(ctx context.Context, id string) (*state.Upload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load upload %s: %w", id, err)
 	}
+	if u.Terminated() {
+		return nil, protoErr(errNotFound, "the upload was terminated")
+	}
 	if g.expired(u, time.Now()) {
-		return nil, fmt.Errorf("%w: it was not finished before %s", errGone, u.ExpiresAt.UTC().Format(http.TimeFormat))
+		return nil, protoErr(errGone, "it was not finished before %s", u.ExpiresAt.UTC().Format(http.TimeFormat))
 	}
 	return u, nil
 }
 
+// expired reports whether the sweeper may remove u: unfinished past its
+// expiry, or marked terminated.
 func (g *Gateway) expired(u *state.Upload, now time.Time) bool {
-	return !u.Finished && !u.ExpiresAt.IsZero() && now.After(u.ExpiresAt)
+	return u.Terminated() || (!u.Finished && !u.ExpiresAt.IsZero() && now.After(u.ExpiresAt))
 }
 
 // commit records ch under the lease's token and applies it to u. Unless the
@@ -103,10 +108,10 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 		limit = g.cfg.MaxSize - u.Offset
 	}
 	if r.ContentLength > limit {
-		return fmt.Errorf("%w: the body has %d bytes but the upload takes at most %d more", errTooLarge, r.ContentLength, limit)
+		return protoErr(errTooLarge, "the body has %d bytes but the upload takes at most %d more", r.ContentLength, limit)
 	}
 
-	guard := newBodyReader(r.Body, w, g.cfg.IdleTimeout, lease.ValidUntil)
+	guard := newBodyReader(r.Body, w, g.cfg.IdleTimeout, minRate{g.cfg.MinUploadRate, g.cfg.RateWindow}, lease.ValidUntil)
 	defer guard.done()
 	// The write outlives a client that hangs up: what arrived must still be
 	// stored and committed (invariant 6). Only a lost lease cancels it.
@@ -181,7 +186,7 @@ func (g *Gateway) verify(r *http.Request, h *bodyHasher, ck *checksumRequest) er
 	if ck == nil {
 		v := r.Trailer.Get(hdrUploadChecksum)
 		if v == "" {
-			return fmt.Errorf("%w: the announced Upload-Checksum trailer was not sent", errBadRequest)
+			return protoErr(errBadRequest, "the announced Upload-Checksum trailer was not sent")
 		}
 		parsed, err := parseChecksum(v)
 		if err != nil {
@@ -190,7 +195,7 @@ func (g *Gateway) verify(r *http.Request, h *bodyHasher, ck *checksumRequest) er
 		ck = &parsed
 	}
 	if !h.matches(*ck) {
-		return fmt.Errorf("%w: the body's %s digest differs from Upload-Checksum; nothing was stored", errChecksumMismatch, ck.algorithm)
+		return protoErr(errChecksumMismatch, "the body's %s digest differs from Upload-Checksum; nothing was stored", ck.algorithm)
 	}
 	return nil
 }
@@ -241,7 +246,7 @@ func (g *Gateway) loadPartials(ctx context.Context, ids []string) (partials []*s
 			return nil, false, fmt.Errorf("partial upload %s: %w", id, err)
 		}
 		if !p.Partial {
-			return nil, false, fmt.Errorf("%w: upload %s is not a partial upload (Upload-Concat: partial)", errBadRequest, id)
+			return nil, false, protoErr(errBadRequest, "upload %s is not a partial upload (Upload-Concat: partial)", id)
 		}
 		ready = ready && p.Finished
 		partials = append(partials, p)
@@ -249,24 +254,36 @@ func (g *Gateway) loadPartials(ctx context.Context, ids []string) (partials []*s
 	return partials, ready, nil
 }
 
-// totalLength is the sum of the partials' lengths, or -1 while one is deferred.
-func totalLength(partials []*state.Upload) int64 {
+// totalLength is the sum of the partials' lengths, or -1 while one is
+// deferred. A sum beyond int64 or the maximum size is refused.
+func (g *Gateway) totalLength(partials []*state.Upload) (int64, error) {
 	var total int64
+	deferred := false
 	for _, p := range partials {
 		if p.DeferLength() {
-			return -1
+			deferred = true
+			continue
+		}
+		if total > math.MaxInt64-p.Length {
+			return 0, protoErr(errTooLarge, "the partials add up to more than %d bytes", int64(math.MaxInt64))
 		}
 		total += p.Length
 	}
-	return total
+	if g.cfg.MaxSize > 0 && total > g.cfg.MaxSize {
+		return 0, protoErr(errTooLarge, "the partials add up to %d bytes or more, more than %d", total, g.cfg.MaxSize)
+	}
+	if deferred {
+		return -1, nil
+	}
+	return total, nil
 }
 
 // concatLocked joins finished partials into the final upload u; the caller
 // holds the final's lease.
 func (g *Gateway) concatLocked(ctx context.Context, u *state.Upload, tok state.Token, partials []*state.Upload) error {
-	total := totalLength(partials)
-	if g.cfg.MaxSize > 0 && total > g.cfg.MaxSize {
-		return fmt.Errorf("%w: the partials add up to %d bytes, more than %d", errTooLarge, total, g.cfg.MaxSize)
+	total, err := g.totalLength(partials)
+	if err != nil {
+		return err
 	}
 	final := u.Clone()
 	final.Length = total
@@ -298,7 +315,9 @@ func (g *Gateway) resolveFinal(ctx context.Context, u *state.Upload) (*state.Upl
 		return nil, err
 	}
 	if !ready {
-		u.Length = totalLength(partials)
+		if u.Length, err = g.totalLength(partials); err != nil {
+			return nil, err
+		}
 		return u, nil
 	}
 	lease, err := g.lock(ctx, u.ID)

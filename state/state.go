@@ -29,6 +29,15 @@ var (
 	ErrUnavailable = errors.New("state store unavailable")
 )
 
+// TerminatedAt is the expiry that marks an upload for removal: termination
+// commits it before anything is deleted, so a removal cut short by a crash
+// is completed by the sweeper. Expired returns such uploads even when they
+// are finished.
+var TerminatedAt = time.Unix(1, 0).UTC()
+
+// Terminated reports whether u is marked for removal.
+func (u *Upload) Terminated() bool { return u.ExpiresAt.Equal(TerminatedAt) }
+
 // Token is a fencing token. Every lock grant for an upload carries a token
 // greater than any earlier grant for the same upload.
 type Token uint64
@@ -175,7 +184,8 @@ type Store interface {
 	// Delete removes the record and its manifest if tok is current.
 	Delete(ctx context.Context, id string, tok Token) error
 	// Expired returns up to limit IDs of unfinished uploads whose expiry is
-	// before now, found through an index (never a scan of all records).
+	// before now, and of uploads marked Terminated, found through an index
+	// (never a scan of all records).
 	Expired(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -216,7 +216,17 @@ func (s *Store) Create(ctx context.Context, u *state.Upload) (map[string]string,
 // whose deletion failed earlier does not stay behind.
 func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
 	h := handleOf(s.cfg, u)
-	if h.uploadID != "" {
+	ids := []string{h.uploadID}
+	if h.uploadID == "" {
+		// The record was written before the multipart upload's ID could be
+		// (creation crashed in between): find it under the object's key.
+		var err error
+		if ids, err = s.multipartUploadsOf(ctx, h.key); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		h.uploadID = id
 		if err := s.abort(ctx, h); err != nil {
 			return err
 		}
@@ -240,6 +250,26 @@ func (s *Store) Delete(ctx context.Context, u *state.Upload) error {
 		}
 	}
 	return nil
+}
+
+// multipartUploadsOf lists the pending multipart uploads of exactly key.
+func (s *Store) multipartUploadsOf(ctx context.Context, key string) ([]string, error) {
+	var ids []string
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{
+		Bucket: &s.cfg.Bucket, Prefix: &key,
+	})
+	for p.HasMorePages() {
+		page, err := do(ctx, s, func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) { return p.NextPage(ctx) })
+		if err != nil {
+			return nil, classify("ListMultipartUploads", err)
+		}
+		for _, mu := range page.Uploads {
+			if aws.ToString(mu.Key) == key {
+				ids = append(ids, aws.ToString(mu.UploadId))
+			}
+		}
+	}
+	return ids, nil
 }
 
 // Ping checks that the bucket is reachable.

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/config"
@@ -94,6 +95,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		BasePath: cfg.BasePath, MaxSize: cfg.MaxSize, Expiration: cfg.Expiration,
 		SweepInterval: cfg.SweepInterval, CORSOrigins: cfg.CORSOrigins, BehindProxy: cfg.BehindProxy,
 		LockTimeout: cfg.LockTimeout, IdleTimeout: cfg.IdleTimeout, DownloadRedirect: cfg.DownloadRedirect,
+		MinUploadRate: cfg.MinUploadRate, RateWindow: cfg.RateWindow, WriteTimeout: cfg.WriteTimeout,
+		MaxMetadataSize: cfg.MaxMetadataSize, MaxConcatPartials: cfg.MaxConcatPartials, MaxRanges: cfg.MaxRanges,
 		Logger: log, Registerer: reg, TracerProvider: tp, Propagator: propagator(),
 	}, instrument.Store(st.store, scheme(cfg.State), im, tp), instrument.Locker(st.locker, im, tp),
 		instrument.Backend(be, scheme(cfg.Store), im, tp))
@@ -136,10 +139,21 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// Connections beyond the cap wait in the kernel's accept queue instead
+	// of running the process out of file descriptors.
+	maxConns := cfg.MaxConnections
+	if maxConns == 0 {
+		maxConns = defaultMaxConnections()
+	}
+	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		// Kept-alive connections that send nothing are closed; request
+		// bodies and downloads have their own deadlines in the gateway.
+		IdleTimeout:    cfg.KeepaliveTimeout,
+		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
@@ -159,7 +173,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("tusgate metrics serving", "url", "http://"+displayAddr(mln.Addr())+"/metrics")
 	}
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("tusgate serving", "url", "http://"+displayAddr(ln.Addr())+cfg.BasePath,
+	log.Info("tusgate serving", "url", "http://"+displayAddr(ln.Addr())+cfg.BasePath, "max_connections", maxConns,
 		"store", redact(cfg.Store), "state", redact(cfg.State))
 
 	select {

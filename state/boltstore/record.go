@@ -134,4 +134,6 @@ func unixNanos(t time.Time) int64 {
 }
 
 // indexed reports whether u belongs in the expiry index.
-func indexed(u *state.Upload) bool { return !u.Finished && !u.ExpiresAt.IsZero() }
+func indexed(u *state.Upload) bool {
+	return (!u.Finished && !u.ExpiresAt.IsZero()) || u.Terminated()
+}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // maxExpiredRounds bounds how often Expired refills after dropping stale
@@ -13,7 +15,7 @@ import (
 const maxExpiredRounds = 8
 
 // Expired returns up to limit IDs of unfinished uploads whose expiry is
-// before now. Candidates come from the expiry index and are re-checked
+// before now, and of uploads marked state.TerminatedAt. Candidates come from the expiry index and are re-checked
 // against their records; entries for finished, deleted or extended uploads
 // are dropped or rescheduled on the way.
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {
@@ -65,7 +67,7 @@ func (s *Store) verifyExpired(ctx context.Context, ids []string, now time.Time) 
 		exp, _ := vals[1].(string)
 		at, perr := parseTimeField(exp)
 		switch {
-		case !validID(id) || vals[0] == nil || fin == "1" || perr != nil || at.IsZero():
+		case !validID(id) || vals[0] == nil || (fin == "1" && !at.Equal(state.TerminatedAt)) || perr != nil || at.IsZero():
 			drop = append(drop, id) // gone, finished or never expires
 		case at.Before(now):
 			expired = append(expired, id)

@@ -129,7 +129,6 @@ func (s *suite) checksum(t *testing.T) {
 			"sha1 ",                                  // empty digest (trimmed by HTTP)
 			"sha1 !!!!",                              // not base64
 			"SHA1 " + digest,                         // uppercase name
-			"sha1 " + digest[:len(digest)-4],         // wrong digest size
 			"sha1  " + digest,                        // two spaces
 			"sha1 " + strings.TrimRight(digest, "="), // unpadded
 		} {
@@ -140,6 +139,20 @@ func (s *suite) checksum(t *testing.T) {
 		}
 		sv.wantOffset(t, url, 0)
 		sv.patchOK(t, url, 0, []byte("data"), "Upload-Checksum", good)
+	})
+
+	t.Run("E52b_well_formed_digest_of_the_wrong_size_is_a_mismatch_460", func(t *testing.T) {
+		url := sv.create(t, 4)
+		digest := strings.TrimPrefix(checksumHeader(t, "sha1", []byte("data")), "sha1 ")
+		// 15 and 21 bytes: valid base64, but no sha1 digest has that size,
+		// so the data cannot match it.
+		for _, v := range []string{"sha1 " + digest[:len(digest)-8], "sha1 " + base64.StdEncoding.EncodeToString(make([]byte, 21))} {
+			r := sv.patch(t, url, 0, []byte("data"), "Upload-Checksum", v)
+			if r.status != 460 {
+				t.Errorf("Upload-Checksum %q → %d, want 460", v, r.status)
+			}
+		}
+		sv.wantOffset(t, url, 0)
 	})
 
 	t.Run("E53_CS5_interrupted_checksummed_patch_commits_nothing", func(t *testing.T) {

@@ -28,6 +28,7 @@ var storeTests = []suiteTest{
 	{name: "DeleteRemovesRecordManifestAndExpiry", run: testDelete},
 	{name: "ExpiredReturnsOnlyUnfinishedPastExpiry", run: testExpired},
 	{name: "ExpiredRespectsLimit", run: testExpiredLimit},
+	{name: "ExpiredReturnsTerminatedEvenWhenFinished", run: testExpiredTerminated},
 	{name: "GetReportsLockedWhileLeaseHeld", run: testLockedHint},
 	{name: "ConcurrentCommitsLoseNoUpdate", run: testConcurrentCommits},
 }
@@ -479,6 +480,43 @@ func testExpired(t *testing.T, h Harness) {
 	want := sortedIDs(expired1, expired2, movedEarlier, setLater, untouched)
 	if got := expiredSet(t, s, now, 100); !slices.Equal(got, want) {
 		t.Fatalf("Expired(now) = %q, want %q", got, want)
+	}
+}
+
+// testExpiredTerminated: a termination marks the record before anything is
+// deleted, so that the sweeper completes a removal a crash cut short, also
+// for finished uploads, which are otherwise never in the expiry index.
+func testExpiredTerminated(t *testing.T, h Harness) {
+	s, l := h.New(t)
+	base := baseTime()
+	terminate := func(u *state.Upload) {
+		ls := mustLock(t, l, u.ID)
+		mustCommit(t, s, u.ID, ls.Token(), u.Offset, state.Change{Offset: u.Offset, ExpiresAt: ptr(state.TerminatedAt)})
+		mustUnlock(t, ls)
+	}
+	finished := newUpload(t, base)
+	mustCreate(t, s, finished)
+	ls := mustLock(t, l, finished.ID)
+	mustCommit(t, s, finished.ID, ls.Token(), 0, state.Change{Offset: 0, Finished: true, ExpiresAt: ptr(time.Time{})})
+	mustUnlock(t, ls)
+	unfinished := newUpload(t, base)
+	unfinished.ExpiresAt = base.Add(24 * time.Hour)
+	mustCreate(t, s, unfinished)
+	if got := expiredSet(t, s, base, 100); len(got) != 0 {
+		t.Fatalf("Expired before termination = %q, want none", got)
+	}
+	terminate(finished)
+	terminate(unfinished)
+	want := sortedIDs(finished, unfinished)
+	if got := expiredSet(t, s, base, 100); !slices.Equal(got, want) {
+		t.Fatalf("Expired after termination = %q, want %q", got, want)
+	}
+	got, err := s.Get(opCtx(t), finished.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if !got.Terminated() || !got.Finished {
+		t.Fatalf("terminated finished record reads back Terminated=%v Finished=%v", got.Terminated(), got.Finished)
 	}
 }
 
