@@ -68,15 +68,6 @@ func newObserver(cfg Config) *observer {
 	return o
 }
 
-// metricMethod maps a request method to a closed set.
-func metricMethod(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions:
-		return m
-	}
-	return "OTHER"
-}
-
 // metricRoute is the Echo route template of the request when it is one of
 // ours ("/files/:id"), else "other": unmatched paths come from clients.
 func (g *Gateway) metricRoute(c echo.Context) string {
@@ -99,7 +90,7 @@ func (g *Gateway) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		r := c.Request()
-		method, route := metricMethod(r.Method), g.metricRoute(c)
+		method, route := methodLabel(r.Method), g.metricRoute(c)
 
 		info := &requestInfo{id: requestID(r.Header.Get(hdrRequestID))}
 		if id := c.Param("id"); validID(id) {
