@@ -110,10 +110,13 @@ func (g *Gateway) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			span.SetAttributes(attribute.String("tusgate.upload_id", info.upload))
 		}
 		ctx = context.WithValue(ctx, requestInfoKey{}, info)
+		r = r.WithContext(ctx)
+		// On the copy only: the server inspects the original's body (an
+		// Expect: 100-continue reader) to decide how to finish the request.
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &countingBody{ReadCloser: r.Body, n: g.obs.body}
 		}
-		c.SetRequest(r.WithContext(ctx))
+		c.SetRequest(r)
 
 		err := next(c)
 		if err != nil {
