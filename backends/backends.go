@@ -110,10 +110,32 @@ type Capable interface {
 	Capabilities() Capabilities
 }
 
+// Unwrapper is a backend that wraps another (for metrics, tracing); As
+// looks through it for abilities the wrapper does not offer itself.
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// As finds the first backend in b's wrapping chain that implements T.
+func As[T any](b Backend) (T, bool) {
+	for b != nil {
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		u, ok := b.(Unwrapper)
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
 // CapabilitiesOf returns b's Capabilities, or for a backend that does not
 // report them what its optional interfaces say.
 func CapabilitiesOf(b Backend) Capabilities {
-	if c, ok := b.(Capable); ok {
+	if c, ok := As[Capable](b); ok {
 		return c.Capabilities()
 	}
 	_, concat := b.(Concater)

@@ -60,6 +60,8 @@ type Config struct {
 	MemoryBudget        int64
 	DownloadRedirect    time.Duration
 	ShutdownTimeout     time.Duration
+	DrainDelay          time.Duration
+	MetricsListen       string
 	Metrics             bool
 	Pprof               bool
 	LogLevel            string
@@ -203,6 +205,8 @@ func settings() []setting {
 		}},
 		{"download-redirect", "0", "answer GET with a redirect to a presigned URL valid this long (0: stream)", durationInto(func(c *Config) *time.Duration { return &c.DownloadRedirect }, true)},
 		{"shutdown-timeout", "30s", "how long in-flight requests get to finish on SIGTERM", durationInto(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
+		{"drain-delay", "0s", "on SIGTERM, fail /readyz and keep serving this long before shutting down, so load balancers stop sending", durationInto(func(c *Config) *time.Duration { return &c.DrainDelay }, true)},
+		{"metrics-listen", "", "serve /metrics (and pprof) on this address instead of --listen, e.g. :9090", func(c *Config, v string) error { c.MetricsListen = v; return nil }},
 		boolSetting("metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config) *bool { return &c.Metrics }),
 		boolSetting("ui", "false", "serve the operator page at /ui/: Uppy uploads and the list of uploads in progress (shows file names)", func(c *Config) *bool { return &c.UI }),
 		boolSetting("pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config) *bool { return &c.Pprof }),

@@ -50,7 +50,7 @@ func (g *Gateway) get(c echo.Context) error {
 	if g.reader == nil {
 		return fmt.Errorf("downloads are %w", errNotImplemented)
 	}
-	if p, ok := g.backend.(presigner); ok && g.cfg.DownloadRedirect > 0 {
+	if p, ok := backends.As[presigner](g.backend); ok && g.cfg.DownloadRedirect > 0 {
 		url, err := p.PresignGet(ctx, u, g.cfg.DownloadRedirect)
 		if err != nil {
 			return fmt.Errorf("presign download of %s: %w", id, err)

@@ -10,13 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/state"
@@ -89,6 +90,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
+	// TracerProvider makes the per-request spans (nil: no tracing).
+	TracerProvider trace.TracerProvider
+	// Propagator reads the client's trace context (nil: W3C traceparent).
+	Propagator propagation.TextMapPropagator
 }
 
 func (c *Config) setDefaults() {
@@ -152,6 +157,7 @@ type Gateway struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	metrics *metrics
+	obs     *observer
 
 	access     *accessCache
 	concater   backends.Concater
@@ -176,8 +182,9 @@ func New(cfg Config, store state.Store, locker state.Locker, backend backends.Ba
 	}
 	g := &Gateway{
 		cfg: cfg, store: store, locker: locker, backend: backend,
-		log:     cfg.Logger,
+		log:     slog.New(LogHandler(cfg.Logger.Handler())),
 		metrics: newMetrics(cfg.Registerer),
+		obs:     newObserver(cfg),
 	}
 	g.shutdown, g.beginShutdown = context.WithCancel(context.Background())
 	g.access = newAccessCache(cfg.Hooks.AccessCacheSize, cfg.Hooks.AccessCacheTTL)
@@ -241,6 +248,9 @@ func (g *Gateway) routes() *echo.Echo {
 	e.HTTPErrorHandler = g.handleError
 	// Before routing: the override decides the route.
 	e.Pre(g.tusHeaders, g.methodOverride)
+	// After routing, so the route template is known; it renders errors
+	// itself, so the status it counts is final.
+	e.Use(g.observe)
 	e.Use(middleware.CORSWithConfig(g.corsConfig()))
 	e.Use(g.checkVersion)
 
@@ -278,7 +288,6 @@ func (g *Gateway) tusHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		r, status := c.Request(), c.Response().Status
-		g.metrics.requests.WithLabelValues(methodLabel(r.Method), strconv.Itoa(status)).Inc()
 		g.log.DebugContext(r.Context(), "request", "method", methodLabel(r.Method), "path", truncate(r.URL.Path, 200),
 			"status", status, "duration", time.Since(start))
 		return nil

@@ -252,6 +252,7 @@ func (g *Gateway) create(ctx context.Context, u *state.Upload) (state.Lease, err
 		return nil, fmt.Errorf("create upload in backend: %w", err)
 	}
 	g.metrics.created.Inc()
+	noteUpload(ctx, u.ID)
 	g.log.InfoContext(ctx, "upload created", "id", u.ID, "length", u.Length, "partials", len(u.Partials))
 	return lease, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/state"
 )
@@ -81,7 +82,7 @@ func (g *Gateway) hookEvent(ctx context.Context, u *state.Upload) hooks.Event {
 		ID: u.ID, Size: max(u.Length, 0), SizeIsDeferred: u.DeferLength(), Offset: u.Offset,
 		MetaData: md, IsPartial: u.Partial, IsFinal: u.Final(), PartialUploads: u.Partials,
 	}}
-	if s, ok := g.backend.(storageDescriber); ok {
+	if s, ok := backends.As[storageDescriber](g.backend); ok {
 		ev.Upload.Storage = s.StorageInfo(u)
 	}
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {

@@ -15,7 +15,6 @@ type metrics struct {
 	expired    prometheus.Counter
 	bytes      prometheus.Counter
 	active     prometheus.Gauge
-	requests   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,11 +25,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		expired:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_expired_total", Help: "Unfinished uploads removed by the sweeper."}),
 		bytes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_received_bytes_total", Help: "Upload bytes committed."}),
 		active:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tusgate_requests_total", Help: "Requests by method and status."},
-			[]string{"method", "status"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.requests)
+		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active)
 	}
 	return m
 }

@@ -36,6 +36,15 @@ if [ -z "${TUSGATE_TEST_TUSD:-}" ] && ! command -v tusd >/dev/null 2>&1; then
   GOFLAGS=-buildvcs=false go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1
 fi
 
+# Helm for the chart checks in deploy/ (lint, template; no cluster needed),
+# built once from the Go module proxy and kept beside the other Go tools.
+helm_version=v3.22.0
+export TUSGATE_HELM="$(go env GOPATH)/tools/helm-$helm_version/helm"
+if [ ! -x "$TUSGATE_HELM" ]; then
+  step "building helm $helm_version"
+  GOBIN="$(dirname "$TUSGATE_HELM")" go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+fi
+
 stop_services() {
   bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
   bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true

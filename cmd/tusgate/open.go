@@ -60,7 +60,7 @@ func openState(ctx context.Context, cfg config.Config, log *slog.Logger) (stateS
 }
 
 // openBackend picks the storage backend by the scheme of --store.
-func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (backends.Backend, error) {
+func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, pool *bufpool.Pool) (backends.Backend, error) {
 	u, _ := url.Parse(cfg.Store) // validated by config
 	switch u.Scheme {
 	case "file":
@@ -83,7 +83,7 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger) (back
 		if !u.Query().Has("max_object_size") && cfg.MaxSize > 0 {
 			sc.MaxObjectSize = cfg.MaxSize
 		}
-		b, err := s3store.New(ctx, sc, bufpool.New(cfg.MemoryBudget, 0), log)
+		b, err := s3store.New(ctx, sc, pool, log)
 		if err != nil {
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}

@@ -16,7 +16,7 @@ var notToken = regexp.MustCompile(`[^A-Z0-9]`)
 // TestAbuse01MetricLabelsAreClosed sends 300 requests with invented
 // methods (one per connection, each method distinct) and 200 POSTs whose
 // X-HTTP-Method-Override is a distinct random 20 KB value. The overrides are
-// refused with 400; afterwards every tusgate_requests_total series has a
+// refused with 400; afterwards every tusgate_http_requests_total series has a
 // method from the closed set, /metrics stays small and names none of the
 // invented methods, and the resident memory grew by less than 64 MiB. A
 // real override (PATCH) still works.
@@ -57,7 +57,7 @@ func TestAbuse01MetricLabelsAreClosed(t *testing.T) {
 	methodLabel := regexp.MustCompile(`[{,]method="([^"]*)"`)
 	series := 0
 	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, "tusgate_requests_total{") {
+		if !strings.HasPrefix(line, "tusgate_http_requests_total{") {
 			continue
 		}
 		series++
@@ -71,10 +71,10 @@ func TestAbuse01MetricLabelsAreClosed(t *testing.T) {
 		}
 	}
 	if series == 0 {
-		t.Fatalf("no tusgate_requests_total series in /metrics")
+		t.Fatalf("no tusgate_http_requests_total series in /metrics")
 	}
-	if got := sample(body, "tusgate_requests_total", `method="OTHER"`); got < 300 {
-		t.Errorf("tusgate_requests_total{method=\"OTHER\"} = %v, want >= 300 (the invented methods)", got)
+	if got := sample(body, "tusgate_http_requests_total", `method="OTHER"`); got < 300 {
+		t.Errorf("tusgate_http_requests_total{method=\"OTHER\"} = %v, want >= 300 (the invented methods)", got)
 	}
 	for _, m := range invented {
 		if strings.Contains(body, m) {
