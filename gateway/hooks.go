@@ -115,6 +115,14 @@ func (g *Gateway) preHook(ctx context.Context, t hooks.Type, u *state.Upload) (h
 		return hooks.Response{}, nil
 	}
 	res, err := g.cfg.Hooks.Receiver.Invoke(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, u)})
+	outcome := "allowed"
+	switch {
+	case err != nil:
+		outcome = "failed"
+	case res.RejectUpload || res.RejectTermination || res.HTTPResponse.StatusCode >= 400:
+		outcome = "rejected"
+	}
+	g.metrics.hooks.WithLabelValues(string(t), outcome).Inc()
 	if err != nil {
 		return res, fmt.Errorf("%w: %s: %w", errHookFailed, t, err)
 	}
@@ -129,8 +137,11 @@ func (g *Gateway) postHook(ctx context.Context, t hooks.Type, u *state.Upload) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	if err := g.cfg.Hooks.Poster.Post(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, u)}); err != nil {
+		g.metrics.hooks.WithLabelValues(string(t), "failed").Inc()
 		g.log.ErrorContext(ctx, "hook event lost", "event", string(t), "id", u.ID, "err", err)
+		return
 	}
+	g.metrics.hooks.WithLabelValues(string(t), "queued").Inc()
 }
 
 // reject turns a receiver's refusal into the client's answer.

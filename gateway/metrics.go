@@ -15,6 +15,10 @@ type metrics struct {
 	expired    prometheus.Counter
 	bytes      prometheus.Counter
 	active     prometheus.Gauge
+	// hooks counts hook calls by event (a closed set: hooks.All) and
+	// outcome: allowed, rejected or failed for pre-* events, queued or
+	// failed for post-* events (their delivery is the dispatcher's).
+	hooks *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,9 +29,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		expired:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_expired_total", Help: "Unfinished uploads removed by the sweeper."}),
 		bytes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_received_bytes_total", Help: "Upload bytes committed."}),
 		active:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
+		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tusgate_hook_calls_total",
+			Help: "Hook calls by event and outcome (pre-*: allowed, rejected, failed; post-*: queued, failed)."}, []string{"event", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active)
+		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.hooks)
 	}
 	return m
 }

@@ -84,6 +84,12 @@ func TestEveryEventFiresOnceWithTusdsPayload(t *testing.T) {
 			t.Errorf("%s fired %d times, want %d", typ, n, want)
 		}
 	}
+	for _, m := range [][]string{{`event="pre-create"`, `outcome="allowed"`}, {`event="post-finish"`, `outcome="queued"`},
+		{`event="post-receive"`, `outcome="queued"`}, {`event="pre-terminate"`, `outcome="allowed"`}} {
+		if v := metricValue(t, p, "tusgate_hook_calls_total", m...); v < 1 {
+			t.Errorf("tusgate_hook_calls_total%v = %v, want >= 1", m, v)
+		}
+	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	for _, raw := range rc.raw {
@@ -133,6 +139,9 @@ func TestPreCreateRejectsOrChangesIDAndMetadata(t *testing.T) {
 	}
 	if n := e2e.StoredBytes(t, filepathJoin(dir, "files")); n != 0 {
 		t.Fatalf("a rejected creation stored %d bytes", n)
+	}
+	if v := metricValue(t, p, "tusgate_hook_calls_total", `event="pre-create"`, `outcome="rejected"`); v != 1 {
+		t.Fatalf("rejected pre-create counted %v times, want 1", v)
 	}
 
 	res, body = post("filename cmVuYW1l") // "rename"
