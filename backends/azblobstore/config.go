@@ -1,6 +1,7 @@
 package azblobstore
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -85,18 +86,8 @@ func ParseURL(u *url.URL) (Config, error) {
 		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
 		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
 	}
-	for k, vs := range u.Query() {
-		v := vs[len(vs)-1]
-		ok, err := shared.Parse(k, v)
-		switch {
-		case !ok:
-			err = c.parseOwnOption(k, v)
-		case err != nil:
-			err = fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
-		}
-		if err != nil {
-			return c, err
-		}
+	if err := shared.ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+		return c, fmt.Errorf("azblobstore: %w", err)
 	}
 	return c.normalize()
 }
@@ -145,17 +136,13 @@ func (c Config) normalize() (Config, error) {
 
 // parseOwnOption reads the URL options only this store takes.
 func (c *Config) parseOwnOption(k, v string) error {
-	var err error
 	switch k {
 	case "endpoint":
 		c.Endpoint = v
 	case "account":
 		c.Account = v
 	default:
-		return fmt.Errorf("azblobstore: unknown option %q in URL", k)
-	}
-	if err != nil {
-		return fmt.Errorf("azblobstore: option %s=%q: %w", k, v, err)
+		return errors.New("unknown option")
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package multipart
 
 import (
+	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -43,4 +45,21 @@ func (o URLOptions) Parse(k, v string) (bool, error) {
 		return false, nil
 	}
 	return true, err
+}
+
+// ParseQuery reads every option of a store URL's query: the shared ones
+// into o, the rest through own, which refuses what the store does not know.
+// The last value of a repeated option wins.
+func (o URLOptions) ParseQuery(q url.Values, own func(k, v string) error) error {
+	for k, vs := range q {
+		v := vs[len(vs)-1]
+		ok, err := o.Parse(k, v)
+		if !ok {
+			err = own(k, v)
+		}
+		if err != nil {
+			return fmt.Errorf("option %s=%q: %w", k, v, err)
+		}
+	}
+	return nil
 }

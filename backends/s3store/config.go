@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -87,18 +88,8 @@ func ParseURL(u *url.URL) (Config, error) {
 		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
 		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
 	}
-	for k, vs := range u.Query() {
-		v := vs[len(vs)-1]
-		ok, err := shared.Parse(k, v)
-		switch {
-		case !ok:
-			err = c.parseOwnOption(k, v)
-		case err != nil:
-			err = fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
-		}
-		if err != nil {
-			return c, err
-		}
+	if err := shared.ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+		return c, fmt.Errorf("s3store: %w", err)
 	}
 	return c.normalize()
 }
@@ -163,10 +154,7 @@ func (c *Config) parseOwnOption(k, v string) error {
 	case "path_style":
 		c.PathStyle, err = strconv.ParseBool(v)
 	default:
-		return fmt.Errorf("s3store: unknown option %q in URL", k)
+		return errors.New("unknown option")
 	}
-	if err != nil {
-		return fmt.Errorf("s3store: option %s=%q: %w", k, v, err)
-	}
-	return nil
+	return err
 }
