@@ -149,15 +149,8 @@ func (s *Store) Ack(ctx context.Context, id string) error {
 		return err
 	}
 	return s.update(func(tx *bolt.Tx) error {
-		msgs, due, err := queueBuckets(tx)
-		if err != nil {
-			return err
-		}
-		q, ok, err := getQueued(msgs, id)
+		msgs, _, _, ok, err := unschedule(tx, id)
 		if err != nil || !ok {
-			return err
-		}
-		if err := due.Delete(dueKey(q.Due, id)); err != nil {
 			return err
 		}
 		if _, err := queueCount(tx, -1); err != nil {
@@ -165,6 +158,18 @@ func (s *Store) Ack(ctx context.Context, id string) error {
 		}
 		return msgs.Delete([]byte(id))
 	})
+}
+
+// unschedule loads message id and takes it out of the due index; ok is
+// false (and nothing changed) for an unknown message.
+func unschedule(tx *bolt.Tx, id string) (msgs, due *bolt.Bucket, q queued, ok bool, err error) {
+	if msgs, due, err = queueBuckets(tx); err != nil {
+		return nil, nil, q, false, err
+	}
+	if q, ok, err = getQueued(msgs, id); err != nil || !ok {
+		return nil, nil, q, false, err
+	}
+	return msgs, due, q, true, due.Delete(dueKey(q.Due, id))
 }
 
 // queueCount adds delta to the message count and returns the new count. A
@@ -193,15 +198,8 @@ func (s *Store) Retry(ctx context.Context, id string, delay time.Duration) error
 		return err
 	}
 	return s.update(func(tx *bolt.Tx) error {
-		msgs, due, err := queueBuckets(tx)
-		if err != nil {
-			return err
-		}
-		q, ok, err := getQueued(msgs, id)
+		msgs, due, q, ok, err := unschedule(tx, id)
 		if err != nil || !ok {
-			return err
-		}
-		if err := due.Delete(dueKey(q.Due, id)); err != nil {
 			return err
 		}
 		q.Due = time.Now().Add(delay).UnixNano()
