@@ -2,14 +2,18 @@ package backends
 
 import (
 	"encoding/base64"
+	"fmt"
 	"mime"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tusgate/tusgate/state"
 )
 
-// ObjectAttrs are what an object store keeps with a finished object,
-// derived from the tus metadata once for every store, so proxied and
-// presigned downloads of any store carry the same headers.
+// ObjectAttrs are the headers a finished object is served with, derived
+// from the tus metadata by one policy (AttrsFor) for every store and every
+// path: the gateway's proxied GET, the attributes stored with the object
+// and the overrides of a presigned URL all carry the same values.
 type ObjectAttrs struct {
 	ContentType        string
 	ContentDisposition string
@@ -18,49 +22,97 @@ type ObjectAttrs struct {
 	Metadata map[string]string
 }
 
-// ParseMetadata decodes Upload-Metadata: comma-separated "key base64value"
-// pairs, the value optional. Malformed pairs are skipped: the gateway
-// validates the header, this only derives object attributes from it.
-func ParseMetadata(raw string) map[string]string {
-	out := map[string]string{}
+// ParseMetadata decodes an Upload-Metadata header strictly: pairs separated
+// by commas, key and base64 value separated by one space, keys non-empty,
+// printable ASCII without spaces or commas, unique. A key may stand alone (or
+// with a trailing space) for an empty value. Strictness keeps garbage out of
+// object metadata and makes the exact echo of the raw header meaningful.
+// The gateway refuses an upload whose header fails here, so a stored record
+// always parses.
+func ParseMetadata(raw string) (map[string]string, error) {
+	md := map[string]string{}
+	if raw == "" {
+		return md, nil
+	}
 	for _, pair := range strings.Split(raw, ",") {
-		fields := strings.Fields(pair)
-		switch len(fields) {
-		case 1:
-			out[fields[0]] = ""
-		case 2:
-			v, err := base64.StdEncoding.DecodeString(fields[1])
-			if err == nil {
-				out[fields[0]] = string(v)
+		pair = strings.TrimLeft(pair, " \t")
+		key, val, hasVal := strings.Cut(pair, " ")
+		if key == "" {
+			return nil, fmt.Errorf("Upload-Metadata has an empty key")
+		}
+		for i := 0; i < len(key); i++ {
+			if key[i] <= ' ' || key[i] >= 0x7f {
+				return nil, fmt.Errorf("Upload-Metadata key %q must be printable ASCII", key)
 			}
 		}
+		if _, dup := md[key]; dup {
+			return nil, fmt.Errorf("Upload-Metadata key %q appears twice", key)
+		}
+		val = strings.TrimRight(val, " \t")
+		if hasVal && strings.ContainsAny(val, " \t") {
+			return nil, fmt.Errorf("Upload-Metadata value of %q contains a space", key)
+		}
+		dec, err := base64.StdEncoding.Strict().DecodeString(val)
+		if err != nil {
+			return nil, fmt.Errorf("Upload-Metadata value of %q is not valid base64", key)
+		}
+		md[key] = string(dec)
 	}
-	return out
+	return md, nil
 }
 
-// AttrsFor maps tus metadata to object attributes: filetype becomes the
-// Content-Type (when it is a valid media type), filename the
-// Content-Disposition (attachment).
-func AttrsFor(rawMetadata string) ObjectAttrs {
-	meta := ParseMetadata(rawMetadata)
-	a := ObjectAttrs{ContentType: "application/octet-stream", Metadata: meta}
-	if ft := meta["filetype"]; ft != "" {
-		if mt, params, err := mime.ParseMediaType(ft); err == nil {
-			if s := mime.FormatMediaType(mt, params); s != "" {
-				a.ContentType = s
+// inlineTypes may be shown by the browser; anything else (HTML, SVG, scripts)
+// is served as an attachment so an upload cannot run in the origin serving
+// it. Types are compared exactly after parsing: "text/plainx" is not
+// "text/plain".
+var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true,
+	"image/webp": true, "image/avif": true, "application/pdf": true, "text/plain": true}
+
+// inlineKinds are top-level types shown inline whatever the subtype.
+var inlineKinds = map[string]bool{"video": true, "audio": true}
+
+// AttrsFor maps decoded tus metadata to object attributes: filetype becomes
+// the Content-Type when it is a valid media type (else
+// application/octet-stream); the Content-Disposition is inline for the types
+// a browser may show and attachment for everything else, with filename
+// when one was given. mime.FormatMediaType quotes the name and RFC
+// 2231-encodes non-ASCII ones, so quotes, CR or LF cannot inject headers.
+func AttrsFor(md map[string]string) ObjectAttrs {
+	a := ObjectAttrs{ContentType: "application/octet-stream", Metadata: md}
+	kind := "attachment"
+	if t, params, err := mime.ParseMediaType(md["filetype"]); err == nil {
+		if f := mime.FormatMediaType(t, params); f != "" {
+			a.ContentType = f
+			top, _, _ := strings.Cut(t, "/")
+			if inlineTypes[t] || inlineKinds[top] {
+				kind = "inline"
 			}
 		}
 	}
-	if name := meta["filename"]; name != "" && utf8.ValidString(name) {
-		// FormatMediaType adds RFC 2231 filename* encoding for non-ASCII
-		// names; it refuses names with control characters, so drop those.
+	a.ContentDisposition = kind
+	if name := md["filename"]; name != "" && utf8.ValidString(name) {
+		// FormatMediaType refuses names with control characters; drop them
+		// rather than the whole name.
 		clean := strings.Map(func(r rune) rune {
 			if r < 0x20 || r == 0x7f {
 				return -1
 			}
 			return r
 		}, name)
-		a.ContentDisposition = mime.FormatMediaType("attachment", map[string]string{"filename": clean})
+		if d := mime.FormatMediaType(kind, map[string]string{"filename": clean}); d != "" {
+			a.ContentDisposition = d
+		}
 	}
 	return a
+}
+
+// AttrsOf derives the attributes of u from its stored metadata, validated
+// when the upload was created; a record that somehow fails to parse gets
+// the defaults (an attachment of application/octet-stream).
+func AttrsOf(u *state.Upload) ObjectAttrs {
+	md, err := ParseMetadata(u.Metadata)
+	if err != nil {
+		md = map[string]string{}
+	}
+	return AttrsFor(md)
 }

@@ -32,11 +32,37 @@ type RetryAfter interface {
 	RetryAfter() time.Duration
 }
 
+// Progress is all a backend may report about an upload: bytes that became
+// durable, the manifest entries that hold them and changes to its handles.
+// Length, expiry and completion are the gateway's decisions, so a backend
+// has no way to commit them.
+type Progress struct {
+	// Offset is the new offset (>= the one Write started at).
+	Offset int64
+	// Parts are added to the manifest (a part with an existing Number
+	// replaces it).
+	Parts []state.Part
+	// Handle is merged into the upload's handles; an empty value deletes
+	// the key.
+	Handle map[string]string
+}
+
+// Merge folds later progress into p, as if both had been committed in order.
+func (p *Progress) Merge(later Progress) {
+	ch := p.Change()
+	ch.Merge(later.Change())
+	*p = Progress{Offset: ch.Offset, Parts: ch.Parts, Handle: ch.Handle}
+}
+
+// Change is the state change that records p.
+func (p Progress) Change() state.Change {
+	return state.Change{Offset: p.Offset, Parts: p.Parts, Handle: p.Handle}
+}
+
 // CommitFunc records durable progress in the state store. Write calls it each
-// time more bytes have become durable; the Change carries the new offset and
-// any manifest entries or handle updates. A non-nil error (for example a lost
+// time more bytes have become durable. A non-nil error (for example a lost
 // lease) means the write must stop at once.
-type CommitFunc func(ctx context.Context, ch state.Change) error
+type CommitFunc func(ctx context.Context, p Progress) error
 
 // Backend stores the bytes of uploads.
 type Backend interface {
@@ -83,7 +109,7 @@ type RangeReader interface {
 // (a checksummed request that failed verification, a fenced commit), for
 // backends that keep such data under unique names (tail objects).
 type Discarder interface {
-	Discard(ctx context.Context, u *state.Upload, uncommitted state.Change) error
+	Discard(ctx context.Context, u *state.Upload, uncommitted Progress) error
 }
 
 // Capabilities are what a backend can do and hold, in one value: the

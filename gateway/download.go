@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -57,8 +56,9 @@ func (g *Gateway) get(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusFound, url)
 	}
-	md, _ := parseMetadata(u.Metadata) // validated at creation
-	ctype, disposition := contentHeaders(md)
+	// The same attributes the backend stored with the object (and a
+	// presigned URL overrides), so every download path serves one policy.
+	attrs := backends.AttrsOf(u)
 	r := c.Request()
 	h := c.Response().Header()
 	if v := r.Header.Get("Range"); v != "" {
@@ -69,8 +69,8 @@ func (g *Gateway) get(c echo.Context) error {
 		}
 		setOrDelete(r.Header, "Range", filtered)
 	}
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Disposition", disposition)
+	h.Set("Content-Type", attrs.ContentType)
+	h.Set("Content-Disposition", attrs.ContentDisposition)
 	content := &objectReader{ctx: ctx, rr: g.reader, u: u}
 	defer content.Close()
 	if strings.Contains(r.Header.Get("Range"), ",") {
@@ -195,40 +195,6 @@ func lengthText(u *state.Upload) string {
 		return "an unknown number of"
 	}
 	return fmt.Sprint(u.Length)
-}
-
-// inlineTypes may be shown by the browser; anything else (HTML, SVG, scripts)
-// is served as an attachment so an upload cannot run in our origin. Types
-// are compared exactly after parsing: "text/plainx" is not "text/plain".
-var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true,
-	"image/webp": true, "image/avif": true, "application/pdf": true, "text/plain": true}
-
-// inlineKinds are top-level types shown inline whatever the subtype.
-var inlineKinds = map[string]bool{"video": true, "audio": true}
-
-// contentHeaders derives Content-Type and Content-Disposition from the
-// filetype and filename metadata. mime.FormatMediaType quotes and, for
-// non-ASCII names, RFC 2231-encodes the filename, so a name with quotes,
-// CR or LF cannot inject headers.
-func contentHeaders(md Metadata) (ctype, disposition string) {
-	ctype = "application/octet-stream"
-	kind := "attachment"
-	if t, params, err := mime.ParseMediaType(md["filetype"]); err == nil {
-		if f := mime.FormatMediaType(t, params); f != "" {
-			ctype = f
-			top, _, _ := strings.Cut(t, "/")
-			if inlineTypes[t] || inlineKinds[top] {
-				kind = "inline"
-			}
-		}
-	}
-	disposition = kind
-	if name := md["filename"]; name != "" {
-		if d := mime.FormatMediaType(kind, map[string]string{"filename": name}); d != "" {
-			disposition = d
-		}
-	}
-	return ctype, disposition
 }
 
 // objectReader adapts a RangeReader to the io.ReadSeeker that

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+
+	"github.com/tusgate/tusgate/backends"
 )
 
 // parseSize parses a tus integer header (Upload-Offset, Upload-Length): plain
@@ -28,42 +30,15 @@ func parseSize(name, v string) (int64, error) {
 	return n, nil
 }
 
-// Metadata is one decoded Upload-Metadata pair.
+// Metadata is a decoded Upload-Metadata header.
 type Metadata map[string]string
 
-// parseMetadata validates an Upload-Metadata header strictly: pairs separated
-// by commas, key and base64 value separated by one space, keys non-empty,
-// printable ASCII without spaces or commas, unique. A key may stand alone (or
-// with a trailing space) for an empty value. Strictness keeps garbage out of
-// object metadata and makes the exact echo of the raw header meaningful.
+// parseMetadata validates an Upload-Metadata header with the one parser the
+// backends derive object attributes with (backends.ParseMetadata).
 func parseMetadata(v string) (Metadata, error) {
-	md := Metadata{}
-	if v == "" {
-		return md, nil
-	}
-	for _, pair := range strings.Split(v, ",") {
-		pair = strings.TrimLeft(pair, " \t")
-		key, val, hasVal := strings.Cut(pair, " ")
-		if key == "" {
-			return nil, protoErr(errBadRequest, "Upload-Metadata has an empty key")
-		}
-		for i := 0; i < len(key); i++ {
-			if key[i] <= ' ' || key[i] >= 0x7f {
-				return nil, protoErr(errBadRequest, "Upload-Metadata key %q must be printable ASCII", key)
-			}
-		}
-		if _, dup := md[key]; dup {
-			return nil, protoErr(errBadRequest, "Upload-Metadata key %q appears twice", key)
-		}
-		val = strings.TrimRight(val, " \t")
-		if hasVal && strings.ContainsAny(val, " \t") {
-			return nil, protoErr(errBadRequest, "Upload-Metadata value of %q contains a space", key)
-		}
-		dec, err := base64.StdEncoding.Strict().DecodeString(val)
-		if err != nil {
-			return nil, protoErr(errBadRequest, "Upload-Metadata value of %q is not valid base64", key)
-		}
-		md[key] = string(dec)
+	md, err := backends.ParseMetadata(v)
+	if err != nil {
+		return nil, protoErr(errBadRequest, "%v", err)
 	}
 	return md, nil
 }

@@ -143,20 +143,20 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 
 	start := u.Offset
-	var pending state.Change
+	var pending backends.Progress
 	pendingAny := false
-	commit := func(cctx context.Context, ch state.Change) error {
+	commit := func(cctx context.Context, p backends.Progress) error {
 		if hasher != nil {
-			pending.Merge(ch)
+			pending.Merge(p)
 			pendingAny = true
 			return nil
 		}
-		err := g.commit(cctx, u, lease.Token(), ch)
+		err := g.commit(cctx, u, lease.Token(), p.Change())
 		if errors.Is(err, state.ErrFenced) || errors.Is(err, state.ErrConflict) || errors.Is(err, state.ErrNotApplied) {
 			// Surely not applied: what only this change points to (a new
 			// tail) would stay in the bucket for good. After an ambiguous
 			// failure it stays; the commit may have applied.
-			g.discard(context.WithoutCancel(cctx), u, ch)
+			g.discard(context.WithoutCancel(cctx), u, p)
 		}
 		return err
 	}
@@ -176,7 +176,7 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			err = g.verify(r, hasher, ck)
 		}
 		if err == nil && pendingAny {
-			err = g.commit(wctx, u, lease.Token(), pending)
+			err = g.commit(wctx, u, lease.Token(), pending.Change())
 		}
 		if err != nil && pendingAny {
 			g.discard(wctx, u, pending)
@@ -210,12 +210,12 @@ func (g *Gateway) verify(r *http.Request, h *bodyHasher, ck *checksumRequest) er
 
 // discard lets the backend remove data that a Write stored but that was
 // never committed.
-func (g *Gateway) discard(ctx context.Context, u *state.Upload, ch state.Change) {
+func (g *Gateway) discard(ctx context.Context, u *state.Upload, p backends.Progress) {
 	d, ok := g.backend.(backends.Discarder)
 	if !ok {
 		return
 	}
-	if err := d.Discard(ctx, u.Clone(), ch); err != nil {
+	if err := d.Discard(ctx, u.Clone(), p); err != nil {
 		g.log.Warn("discard uncommitted data", "id", u.ID, "err", err)
 	}
 }

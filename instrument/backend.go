@@ -155,8 +155,8 @@ type discarder struct {
 	next backends.Discarder
 }
 
-func (d discarder) Discard(ctx context.Context, u *state.Upload, ch state.Change) (err error) {
+func (d discarder) Discard(ctx context.Context, u *state.Upload, p backends.Progress) (err error) {
 	ctx, done := d.b.start(ctx, "discard", u)
 	defer func() { done(err) }()
-	return d.next.Discard(ctx, u, ch)
+	return d.next.Discard(ctx, u, p)
 }

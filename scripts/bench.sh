@@ -10,7 +10,7 @@
 #   scripts/bench.sh -methods sdk,tusgate,tusgate-alt -tusgate-alt OLD_BINARY
 #                                                      two tusgate builds in the same minutes
 #   scripts/bench.sh -help                             all tusbench flags
-#   BENCH_TARGET=azure scripts/bench.sh                the Azure rows: SDK UploadStream vs tusgate into Azurite
+#   BENCH_TARGET=azure scripts/bench.sh                the Azure rows: SDK UploadStream vs tusgate vs tusd into Azurite
 #
 # Overrides: BENCH_REDIS_PORT (6391), BENCH_MINIO_PORT (9100),
 # BENCH_MINIO_CONSOLE_PORT (9101), BENCH_AZURITE_PORT (10100), BENCH_DIR (.cache/bench).
@@ -43,6 +43,10 @@ trap stop_services EXIT
 mkdir -p "$dir/bin" "$dir/work"
 REDIS_PORT=$redis_port bash scripts/services/redis.sh "$dir/redis"
 
+if ! command -v tusd >/dev/null; then
+	echo "bench.sh: installing $TUSD_MODULE" >&2
+	GOFLAGS=-buildvcs=false go install "$TUSD_MODULE"
+fi
 if [[ "${BENCH_TARGET:-s3}" == azure ]]; then
 	azurite_port="${BENCH_AZURITE_PORT:-10100}"
 	trap 'stop_services; AZURITE_BLOB_PORT=$azurite_port bash scripts/services/azurite.sh stop "$dir/azurite" >/dev/null 2>&1 || true; rm -rf "$dir/azurite/data"' EXIT
@@ -50,7 +54,7 @@ if [[ "${BENCH_TARGET:-s3}" == azure ]]; then
 		bash scripts/services/azurite.sh "$dir/azurite"
 	go build -o "$dir/bin/tusgate" ./cmd/tusgate
 	rm -rf "$dir/work"/*
-	go run ./cmd/tusbench -target azure -methods "${BENCH_METHODS:-sdk,tusgate}" \
+	go run ./cmd/tusbench -target azure -methods "${BENCH_METHODS:-sdk,tusgate,tusd}" -tusd "$(command -v tusd)" \
 		-azure-connection-string "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;" \
 		-redis "redis://127.0.0.1:$redis_port/0" -tusgate "$dir/bin/tusgate" -work "$dir/work" "$@"
 	exit
@@ -59,10 +63,6 @@ MINIO_PORT=$minio_port MINIO_CONSOLE_PORT=$minio_console MINIO_BUCKET=$bucket \
 	MINIO_ROOT_USER=$AWS_ACCESS_KEY_ID MINIO_ROOT_PASSWORD=$AWS_SECRET_ACCESS_KEY \
 	bash scripts/services/minio.sh "$dir/minio"
 
-if ! command -v tusd >/dev/null; then
-	echo "bench.sh: installing $TUSD_MODULE" >&2
-	GOFLAGS=-buildvcs=false go install "$TUSD_MODULE"
-fi
 go build -o "$dir/bin/tusgate" ./cmd/tusgate
 # Each run's server gets a fresh TMPDIR under here; clear earlier runs.
 rm -rf "$dir/work"/*

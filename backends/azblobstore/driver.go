@@ -89,7 +89,7 @@ func (d *driver) Complete(ctx context.Context, h multipart.Handle, u *state.Uplo
 	for i, p := range parts {
 		ids[i] = p.ETag
 	}
-	a := backends.AttrsFor(u.Metadata)
+	a := backends.AttrsOf(u)
 	opts := &blockblob.CommitBlockListOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(a.ContentType)},
 		Metadata:    azureMetadata(a.Metadata),

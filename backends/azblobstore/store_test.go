@@ -151,8 +151,8 @@ func TestStagedBlocksAreDropped(t *testing.T) {
 	}
 	u.Handle = hv
 	var parts []state.Part
-	commit := func(_ context.Context, ch state.Change) error {
-		u.Apply(ch)
+	commit := func(_ context.Context, ch backends.Progress) error {
+		u.Apply(ch.Change())
 		parts = append(parts, ch.Parts...)
 		return nil
 	}
@@ -229,8 +229,8 @@ func TestConcatCopiesServerSide(t *testing.T) {
 		}
 		u.Handle = hv
 		var parts []state.Part
-		if err := s.Write(ctx, u.Clone(), bytes.NewReader(data), func(_ context.Context, ch state.Change) error {
-			u.Apply(ch)
+		if err := s.Write(ctx, u.Clone(), bytes.NewReader(data), func(_ context.Context, ch backends.Progress) error {
+			u.Apply(ch.Change())
 			parts = append(parts, ch.Parts...)
 			return nil
 		}); err != nil {

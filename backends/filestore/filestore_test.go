@@ -48,9 +48,9 @@ type record struct {
 	offsets []int64
 }
 
-func (r *record) commit(_ context.Context, ch state.Change) error {
+func (r *record) commit(_ context.Context, ch backends.Progress) error {
 	r.offsets = append(r.offsets, ch.Offset)
-	r.u.Apply(ch)
+	r.u.Apply(ch.Change())
 	return nil
 }
 
@@ -90,7 +90,7 @@ func TestCommitsEverySyncBytesAndAtEndWithBytesInPlace(t *testing.T) {
 	id := "cd0123456789abcdef0123456789abcd"
 	data := []byte("0123456789abcdefghijklmnopqrstuvwxyz!") // 37 bytes
 	r := create(t, s, id, int64(len(data)))
-	commit := func(ctx context.Context, ch state.Change) error {
+	commit := func(ctx context.Context, ch backends.Progress) error {
 		// Whatever is committed must already be in the file.
 		onDisk, err := os.ReadFile(filepath.Join(dir, id[:2], id+".bin"))
 		if err != nil || int64(len(onDisk)) < ch.Offset || !bytes.Equal(onDisk[:ch.Offset], data[:ch.Offset]) {
@@ -132,7 +132,7 @@ func TestCancelledWriteKeepsWrittenBytesAndDropsLaterOnes(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var commitCtxErr error
-	commit := func(cctx context.Context, ch state.Change) error {
+	commit := func(cctx context.Context, ch backends.Progress) error {
 		commitCtxErr = cctx.Err()
 		return r.commit(cctx, ch)
 	}
@@ -171,7 +171,7 @@ func TestInvalidIDsAreRefused(t *testing.T) {
 func TestWriteToUnknownUploadIsNotFound(t *testing.T) {
 	s := newStore(t, t.TempDir(), filestore.Options{})
 	u := &state.Upload{ID: "0123456789abcdef0123456789abcdef", Length: 3}
-	err := s.Write(t.Context(), u, bytes.NewReader([]byte("abc")), func(context.Context, state.Change) error { return nil })
+	err := s.Write(t.Context(), u, bytes.NewReader([]byte("abc")), func(context.Context, backends.Progress) error { return nil })
 	if !errors.Is(err, backends.ErrNotFound) {
 		t.Fatalf("Write: %v, want backends.ErrNotFound", err)
 	}
@@ -211,7 +211,7 @@ func TestFinishCutsUncommittedBytesPastTheLength(t *testing.T) {
 	s := newStore(t, dir, filestore.Options{})
 	id := "bb0123456789abcdef0123456789abcd"
 	r := create(t, s, id, -1)
-	refuse := func(context.Context, state.Change) error { return errors.New("fenced") }
+	refuse := func(context.Context, backends.Progress) error { return errors.New("fenced") }
 	if err := s.Write(t.Context(), r.u.Clone(), bytes.NewReader([]byte("stale bytes")), refuse); err == nil {
 		t.Fatal("Write with a refused commit returned nil")
 	}

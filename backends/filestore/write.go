@@ -95,7 +95,7 @@ func (w *writer) save(ctx context.Context) error {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("filestore: fsync %s: %w", w.id, err)
 	}
-	if err := w.commit(ctx, state.Change{Offset: w.off}); err != nil {
+	if err := w.commit(ctx, backends.Progress{Offset: w.off}); err != nil {
 		return fmt.Errorf("filestore: commit %s at %d: %w", w.id, w.off, err)
 	}
 	w.durable = w.off

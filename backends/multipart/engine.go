@@ -135,7 +135,7 @@ func (e *Engine) Delete(ctx context.Context, u *state.Upload) error {
 // Discard deletes the tail object written for a change that was never
 // committed. Parts need nothing: a later write of the same offset reuses
 // their numbers and replaces them.
-func (e *Engine) Discard(ctx context.Context, u *state.Upload, uncommitted state.Change) error {
+func (e *Engine) Discard(ctx context.Context, u *state.Upload, uncommitted backends.Progress) error {
 	k := uncommitted.Handle[e.keys.TailKey]
 	if k == "" || k == u.Handle[e.keys.TailKey] || k == u.Handle[e.keys.StaleTail] {
 		return nil

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
 )
@@ -211,7 +212,7 @@ type record struct {
 	fail  func(n int) error
 }
 
-func (r *record) commit(_ context.Context, ch state.Change) error {
+func (r *record) commit(_ context.Context, ch backends.Progress) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.n++
@@ -220,7 +221,7 @@ func (r *record) commit(_ context.Context, ch state.Change) error {
 			return err
 		}
 	}
-	r.u.Apply(ch)
+	r.u.Apply(ch.Change())
 	for _, p := range ch.Parts {
 		r.parts[p.Number] = p
 	}

@@ -202,7 +202,7 @@ func (w *partWriter) finished(p state.Part, err error) {
 		return
 	}
 	last := run[len(run)-1]
-	w.commitLocked(state.Change{Offset: last.Offset + last.Size, Parts: run})
+	w.commitLocked(backends.Progress{Offset: last.Offset + last.Size, Parts: run})
 }
 
 // storeRest stores the bytes left in buf, the unfinished part p, once every
@@ -230,13 +230,13 @@ func (w *partWriter) storeRest(buf *bufpool.Buffer, p Span) error {
 	}
 	w.handle[w.e.keys.TailKey] = key
 	w.handle[w.e.keys.TailSize] = strconv.FormatInt(buf.Len(), 10)
-	w.commitLocked(state.Change{Offset: end})
+	w.commitLocked(backends.Progress{Offset: end})
 	return w.err
 }
 
 // commitLocked commits ch with the handle changes owed; w.mu is held so
 // commits happen one at a time and in order.
-func (w *partWriter) commitLocked(ch state.Change) {
+func (w *partWriter) commitLocked(ch backends.Progress) {
 	ch.Handle = w.handle
 	if err := w.commit(w.parent, ch); err != nil {
 		// The lease is gone or state is unreachable: nothing more may be

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/test/testenv"
@@ -116,7 +117,7 @@ type memUpload struct {
 	parts   map[int]state.Part
 	commits int
 	// fail, when set, decides the error of the n-th commit (1-based).
-	fail func(n int, ch state.Change) error
+	fail func(n int, ch backends.Progress) error
 }
 
 func newMemUpload(t *testing.T, s *Store, id string, length int64, metadata string) *memUpload {
@@ -146,7 +147,15 @@ func createMemUpload(t *testing.T, s *Store, rec *state.Upload) *memUpload {
 	return &memUpload{rec: rec, parts: map[int]state.Part{}}
 }
 
-func (m *memUpload) commit(_ context.Context, ch state.Change) error {
+// declareLength does what the gateway does when a deferred length becomes
+// known (a backend cannot commit a length).
+func (m *memUpload) declareLength(length int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rec.Apply(state.Change{Offset: m.rec.Offset, Length: &length})
+}
+
+func (m *memUpload) commit(_ context.Context, ch backends.Progress) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.commits++
@@ -158,7 +167,7 @@ func (m *memUpload) commit(_ context.Context, ch state.Change) error {
 	if ch.Offset < m.rec.Offset {
 		return fmt.Errorf("commit moves offset back from %d to %d: %w", m.rec.Offset, ch.Offset, state.ErrConflict)
 	}
-	m.rec.Apply(ch)
+	m.rec.Apply(ch.Change())
 	for _, p := range ch.Parts {
 		m.parts[p.Number] = p
 	}

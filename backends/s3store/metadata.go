@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/state"
 )
 
 // maxUserMetadata is S3's limit on the user metadata of an object (keys and
@@ -20,12 +21,11 @@ type objectAttrs struct {
 	Metadata           map[string]string
 }
 
-func parseTusMetadata(raw string) map[string]string { return backends.ParseMetadata(raw) }
-
-// attrsFor maps tus metadata to S3 object attributes (backends.AttrsFor),
-// every pair kept as user metadata in the form S3 accepts.
-func attrsFor(rawMetadata string) objectAttrs {
-	a := backends.AttrsFor(rawMetadata)
+// attrsFor maps the upload's tus metadata to S3 object attributes
+// (backends.AttrsOf, the policy every download path shares), every pair
+// kept as user metadata in the form S3 accepts.
+func attrsFor(u *state.Upload) objectAttrs {
+	a := backends.AttrsOf(u)
 	return objectAttrs{ContentType: a.ContentType, ContentDisposition: a.ContentDisposition, Metadata: s3Metadata(a.Metadata)}
 }
 

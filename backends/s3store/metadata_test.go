@@ -5,31 +5,20 @@ import (
 	"mime"
 	"strings"
 	"testing"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-func TestParseTusMetadata(t *testing.T) {
-	got := parseTusMetadata("filename " + b64("a b.txt") + ",is_confidential, filetype " + b64("text/plain") + ",bad !!!")
-	want := map[string]string{"filename": "a b.txt", "is_confidential": "", "filetype": "text/plain"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-}
-
 func TestAttrsFromMetadata(t *testing.T) {
-	a := attrsFor("filename " + b64("résumé 2024.pdf") + ",filetype " + b64("application/pdf") +
-		",Custom+Key " + b64("x") + ",note " + b64("naïve\ttext ") + ",blob " + b64("\xff\xfe"))
+	a := attrsFor(&state.Upload{Metadata: "filename " + b64("résumé 2024.pdf") + ",filetype " + b64("application/pdf") +
+		",Custom+Key " + b64("x") + ",note " + b64("naïve\ttext ") + ",blob " + b64("\xff\xfe")})
 	if a.ContentType != "application/pdf" {
 		t.Errorf("content type %q", a.ContentType)
 	}
 	_, params, err := mime.ParseMediaType(a.ContentDisposition)
-	if err != nil || params["filename"] != "résumé 2024.pdf" || !strings.HasPrefix(a.ContentDisposition, "attachment") {
+	if err != nil || params["filename"] != "résumé 2024.pdf" || !strings.HasPrefix(a.ContentDisposition, "inline") {
 		t.Errorf("content disposition %q (%v, %v)", a.ContentDisposition, params, err)
 	}
 	if a.Metadata["custom_key"] != "x" || a.Metadata["filetype"] != "application/pdf" {
@@ -53,8 +42,10 @@ func TestAttrsFromMetadata(t *testing.T) {
 }
 
 func TestAttrsDefaultsAndInvalidType(t *testing.T) {
-	a := attrsFor("filetype " + b64("not a type"))
-	if a.ContentType != "application/octet-stream" || a.ContentDisposition != "" {
+	a := attrsFor(&state.Upload{Metadata: "filetype " + b64("not a type")})
+	// One policy for every download path: no name, no known type is an
+	// attachment of application/octet-stream.
+	if a.ContentType != "application/octet-stream" || a.ContentDisposition != "attachment" {
 		t.Errorf("%+v", a)
 	}
 }
@@ -64,7 +55,7 @@ func TestMetadataIsCappedAt2KiB(t *testing.T) {
 	for i := range 40 {
 		pairs = append(pairs, string(rune('a'+i%26))+strings.Repeat("k", i)+" "+b64(strings.Repeat("v", 100)))
 	}
-	a := attrsFor(strings.Join(pairs, ","))
+	a := attrsFor(&state.Upload{Metadata: strings.Join(pairs, ",")})
 	total := 0
 	for k, v := range a.Metadata {
 		total += len(k) + len(v)

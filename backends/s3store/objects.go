@@ -82,7 +82,7 @@ func (s *driver) putObject(ctx context.Context, in *s3.PutObjectInput, opts ...f
 // putEmpty stores the object of a zero-length upload: S3 cannot complete a
 // multipart upload without parts.
 func (s *driver) putEmpty(ctx context.Context, u *state.Upload, key string) error {
-	a := attrsFor(u.Metadata)
+	a := attrsFor(u)
 	in := &s3.PutObjectInput{
 		Bucket:        &s.cfg.Bucket,
 		Key:           &key,

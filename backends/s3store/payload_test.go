@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
 )
@@ -139,7 +140,7 @@ func TestPayloadHashFromReceiptIsChecked(t *testing.T) {
 	if crc != "" {
 		t.Fatalf("a signed part reported CRC32C %q", crc)
 	}
-	ch := state.Change{Offset: int64(len(data)), Parts: []state.Part{{Number: 1, Size: int64(len(data)), ETag: etag}}}
+	ch := backends.Progress{Offset: int64(len(data)), Parts: []state.Part{{Number: 1, Size: int64(len(data)), ETag: etag}}}
 	if err := m.commit(context.Background(), ch); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestCRC32CFromReceiptIsChecked(t *testing.T) {
 		t.Fatalf("uploadPart reported CRC32C %q, want %q", crc, b64crc(want))
 	}
 	// The last part goes through a tail, as a short last body does.
-	ch := state.Change{Offset: 5 * MiB, Parts: []state.Part{{Number: 1, Size: 5 * MiB, ETag: etag, Checksum: crc}}}
+	ch := backends.Progress{Offset: 5 * MiB, Parts: []state.Part{{Number: 1, Size: 5 * MiB, ETag: etag, Checksum: crc}}}
 	if err := m.commit(context.Background(), ch); err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func (s *Store) Config() Config { return s.d.cfg }
 // Begin starts the multipart upload, with Content-Type, Content-Disposition
 // and user metadata from the tus metadata.
 func (s *driver) Begin(ctx context.Context, u *state.Upload, key string) (uploadID, checksum string, err error) {
-	a := attrsFor(u.Metadata)
+	a := attrsFor(u)
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:      &s.cfg.Bucket,
 		Key:         &key,

@@ -168,8 +168,8 @@ func TestFencedCommitAndDiscard(t *testing.T) {
 	data := randomBytes(4, 8*MiB)
 	m := newMemUpload(t, s, "fenced", int64(len(data)), "")
 	m.write(t, s, data[:3*MiB]) // a committed tail
-	var lost state.Change
-	m.fail = func(n int, ch state.Change) error {
+	var lost backends.Progress
+	m.fail = func(n int, ch backends.Progress) error {
 		if n == 2 {
 			lost = ch
 			return state.ErrFenced
@@ -293,9 +293,7 @@ func TestFinishUploadsTheTailOfADeferredUpload(t *testing.T) {
 	m.write(t, s, data[:MiB])
 	m.write(t, s, data[MiB:])
 	length := int64(len(data))
-	if err := m.commit(context.Background(), state.Change{Offset: length, Length: &length}); err != nil {
-		t.Fatal(err)
-	}
+	m.declareLength(length)
 	m.finish(t, s)
 	if !bytes.Equal(getObject(t, s, cfg.Prefix+"deferred"), data) {
 		t.Fatal("object differs")

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/backends"
 )
 
 // gatedReader hands out the first gateAt bytes, then waits for open
@@ -50,7 +50,7 @@ func TestBodyIsReadWhileACommitIsInFlight(t *testing.T) {
 	m := newMemUpload(t, s, "commit-overlap", int64(len(data)), "")
 	commitStarted := make(chan struct{})
 	r := &gatedReader{data: data, gateAt: part, open: commitStarted}
-	m.fail = func(n int, _ state.Change) error {
+	m.fail = func(n int, _ backends.Progress) error {
 		if n != 1 {
 			return nil
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
@@ -123,4 +125,37 @@ func newTusgateAzureMethod(label, bin string, c *azContainer, s serverSettings, 
 		},
 		keyOf: func(r run, u string) string { return r.prefix + path.Base(u) },
 	}
+}
+
+// newTusdAzureMethod runs tusd v2's azurestore on the container. tusd takes
+// the account from AZURE_STORAGE_ACCOUNT/AZURE_STORAGE_KEY and the endpoint
+// (Azurite's, with the account path) from -azure-endpoint; it stages each
+// PATCH body as one block and keeps a .info blob beside the data.
+func newTusdAzureMethod(bin string, c *azContainer, s serverSettings, client *tusClient) (*serverMethod, error) {
+	kv := map[string]string{}
+	for _, f := range strings.Split(c.connString, ";") {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			kv[k] = v
+		}
+	}
+	if kv["AccountName"] == "" || kv["AccountKey"] == "" || kv["BlobEndpoint"] == "" {
+		return nil, fmt.Errorf("tusd on Azure needs AccountName, AccountKey and BlobEndpoint in the connection string")
+	}
+	return &serverMethod{
+		label:  "tusd",
+		client: client,
+		command: func(r run, addr string) (string, []string, []string, string) {
+			host, port, _ := strings.Cut(addr, ":")
+			args := []string{
+				"-host", host, "-port", port, "-base-path", "/files/",
+				"-upload-dir", filepath.Join(r.dir, "unused"),
+				"-azure-storage", c.name,
+				"-azure-endpoint", strings.TrimSuffix(kv["BlobEndpoint"], "/"),
+				"-azure-object-prefix", strings.TrimSuffix(r.prefix, "/"),
+			}
+			env := []string{"AZURE_STORAGE_ACCOUNT=" + kv["AccountName"], "AZURE_STORAGE_KEY=" + kv["AccountKey"]}
+			return bin, append(args, s.extraArgs...), env, "http://" + addr + "/files/"
+		},
+		keyOf: func(r run, u string) string { return r.prefix + path.Base(u) },
+	}, nil
 }

@@ -144,7 +144,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 }
 
 // benchAzure runs the Azure rows: the SDK's block-blob uploader and tusgate
-// on the container (tusd's azurestore is not built by bench.sh).
+// on the container, and tusd's azurestore.
 func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, chunk int64, log *slog.Logger) error {
 	c, err := newAzContainer(ctx, o.azureConn, o.container)
 	if err != nil {
@@ -164,8 +164,16 @@ func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, 
 			methods = append(methods, &azureSDKMethod{c: c, partSize: partSize})
 		case "tusgate":
 			methods = append(methods, newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client))
+		case "tusd":
+			ts := s
+			ts.extraArgs = strings.Fields(o.tusdArgs)
+			m, err := newTusdAzureMethod(absBin(o.tusdBin), c, ts, client)
+			if err != nil {
+				return err
+			}
+			methods = append(methods, m)
 		default:
-			return fmt.Errorf("--methods: %q is not available with --target azure (sdk, tusgate)", name)
+			return fmt.Errorf("--methods: %q is not available with --target azure (sdk, tusgate, tusd)", name)
 		}
 	}
 	rn := &runner{bucket: c, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}

@@ -43,7 +43,7 @@ func TestBoundarySizes(t *testing.T) {
 				if ct := *props.ContentType; ct != "application/pdf" {
 					t.Errorf("Content-Type %q", ct)
 				}
-				if cd := props.ContentDisposition; cd == nil || *cd != `attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
+				if cd := props.ContentDisposition; cd == nil || *cd != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
 					t.Errorf("Content-Disposition %v", cd)
 				}
 				if v := props.Metadata["Filetype"]; v == nil || *v != "application/pdf" {
@@ -245,4 +245,16 @@ func startOwnAzurite(t *testing.T) *azurite {
 func (a *azurite) run(t *testing.T, cmd string) {
 	t.Helper()
 	testenv.RunService(t, "azurite.sh", cmd, a.dir, a.env)
+}
+
+// TestSASAndProxiedDownloadsShareOneHeaderPolicy: the blob's stored
+// Content-Type and Content-Disposition, served through a SAS URL by
+// --download-redirect, equal what the gateway answers when it streams the
+// download itself.
+func TestSASAndProxiedDownloadsShareOneHeaderPolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	proxied := e.start(t)
+	redirecting := e.start(t, "--download-redirect", "5m")
+	e2e.CheckDownloadHeaders(t, proxied.URL, redirecting.URL)
 }

@@ -67,7 +67,7 @@ func (m *memBackend) Write(ctx context.Context, u *state.Upload, r io.Reader, co
 		if m.mutant == "commits-ahead" {
 			claim++
 		}
-		if err := commit(ctx, state.Change{Offset: claim}); err != nil && m.mutant != "ignores-refusal" {
+		if err := commit(ctx, backends.Progress{Offset: claim}); err != nil && m.mutant != "ignores-refusal" {
 			return fmt.Errorf("mem: commit: %w", err)
 		}
 		durable = off

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/tusgate/tusgate/backends"
-	"github.com/tusgate/tusgate/state"
 )
 
 // errRefused stands for a commit the state store turned down (lost lease,
@@ -15,7 +14,7 @@ var errRefused = errors.New("backendtest: commit refused (fenced)")
 
 // refuseNth refuses the n-th commit call of a Write.
 func refuseNth(n int) refuseFunc {
-	return func(call int, _ state.Change) error {
+	return func(call int, _ backends.Progress) error {
 		if call == n {
 			return errRefused
 		}

@@ -106,7 +106,7 @@ func (up *upload) manifest() []state.Part {
 
 // refuseFunc decides whether the n-th commit call (1-based) of a Write is
 // refused; a non-nil error is returned to the backend.
-type refuseFunc func(n int, ch state.Change) error
+type refuseFunc func(n int, p backends.Progress) error
 
 // writeResult is what one Write did, as seen by the gateway.
 type writeResult struct {
@@ -118,12 +118,13 @@ type writeResult struct {
 	// accepted counts commits that were recorded.
 	accepted int
 	// refused is the change whose commit was refused, if any.
-	refused *state.Change
+	refused *backends.Progress
 }
 
 // write calls Backend.Write from the committed state with body r. Every
-// commit is checked (offset never goes back, never passes the bytes read,
-// no length or finish from a backend) and applied when not refused. It never
+// commit is checked (offset never goes back, never passes the bytes read;
+// a length or finish cannot be expressed in backends.Progress) and applied
+// when not refused. It never
 // calls t.Fatal, so it may run in a goroutine.
 func (up *upload) write(ctx context.Context, r io.Reader, refuse refuseFunc) writeResult {
 	t := up.t
@@ -134,7 +135,7 @@ func (up *upload) write(ctx context.Context, r io.Reader, refuse refuseFunc) wri
 	calls := 0
 	var refusedErr error
 
-	commit := func(_ context.Context, ch state.Change) error {
+	commit := func(_ context.Context, ch backends.Progress) error {
 		up.mu.Lock()
 		defer up.mu.Unlock()
 		calls++
@@ -153,12 +154,6 @@ func (up *upload) write(ctx context.Context, r io.Reader, refuse refuseFunc) wri
 		if start.Length >= 0 && ch.Offset > start.Length {
 			t.Errorf("commit %d claims offset %d past the length %d", calls, ch.Offset, start.Length)
 		}
-		if ch.Length != nil {
-			t.Errorf("commit %d declares a length (%d); only the gateway does that", calls, *ch.Length)
-		}
-		if ch.Finished {
-			t.Errorf("commit %d marks the upload finished; Write must not", calls)
-		}
 		if refuse != nil {
 			if err := refuse(calls, ch); err != nil {
 				c := ch
@@ -167,7 +162,7 @@ func (up *upload) write(ctx context.Context, r io.Reader, refuse refuseFunc) wri
 				return err
 			}
 		}
-		up.applyLocked(ch)
+		up.applyLocked(ch.Change())
 		res.accepted++
 		return nil
 	}

@@ -70,3 +70,14 @@ func TestMissingBucketStopsStartUpWithAClearMessage(t *testing.T) {
 		t.Fatalf("the start-up error does not name the bucket and the setting:\n%s", logs)
 	}
 }
+
+// TestPresignedAndProxiedDownloadsShareOneHeaderPolicy: the object's stored
+// Content-Type and Content-Disposition, served by a presigned URL, equal what
+// the gateway answers when it streams the download itself.
+func TestPresignedAndProxiedDownloadsShareOneHeaderPolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	proxied := e.start(t)
+	redirecting := e.start(t, "--download-redirect", "5m")
+	e2e.CheckDownloadHeaders(t, proxied.URL, redirecting.URL)
+}
