@@ -76,7 +76,8 @@ var inlineKinds = map[string]bool{"video": true, "audio": true}
 // application/octet-stream); the Content-Disposition is inline for the types
 // a browser may show and attachment for everything else, with filename
 // when one was given. mime.FormatMediaType quotes the name and RFC
-// 2231-encodes non-ASCII ones, so quotes, CR or LF cannot inject headers.
+// 2231-encodes non-ASCII and control characters, so quotes, CR or LF cannot
+// inject headers.
 func AttrsFor(md map[string]string) ObjectAttrs {
 	a := ObjectAttrs{ContentType: "application/octet-stream", Metadata: md}
 	kind := "attachment"
@@ -91,15 +92,10 @@ func AttrsFor(md map[string]string) ObjectAttrs {
 	}
 	a.ContentDisposition = kind
 	if name := md["filename"]; name != "" && utf8.ValidString(name) {
-		// FormatMediaType refuses names with control characters; drop them
-		// rather than the whole name.
-		clean := strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return -1
-			}
-			return r
-		}, name)
-		if d := mime.FormatMediaType(kind, map[string]string{"filename": clean}); d != "" {
+		// Control characters are percent-encoded (filename*), not dropped:
+		// the name reaches the client as it was given, and cannot break
+		// the header.
+		if d := mime.FormatMediaType(kind, map[string]string{"filename": name}); d != "" {
 			a.ContentDisposition = d
 		}
 	}

@@ -36,7 +36,7 @@ func TestAttrsForOnePolicy(t *testing.T) {
 		{"p.html", "text/html", "text/html", `attachment; filename=p.html`},
 		{"x.txt", "text/plainx", "text/plainx", `attachment; filename=x.txt`},
 		{"x.txt", "text/plain; charset=utf-8", "text/plain; charset=utf-8", `inline; filename=x.txt`},
-		{"a\r\nb.png", "image/png", "image/png", `inline; filename=ab.png`},
+		{"a\r\nb.png", "image/png", "image/png", `inline; filename*=utf-8''a%0D%0Ab.png`},
 		{"v.webm", "video/webm", "video/webm", `inline; filename=v.webm`},
 		{"z", "not a type", "application/octet-stream", `attachment; filename=z`},
 	} {

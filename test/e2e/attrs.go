@@ -10,7 +10,7 @@ import (
 
 // DownloadHeaderCases are uploads whose metadata exercise the attribute
 // policy: types shown inline and as attachments, a name with quotes and
-// non-ASCII letters, no metadata at all, and a type that does not parse.
+// non-ASCII letters, one with CR LF, no metadata at all, and a type that does not parse.
 var DownloadHeaderCases = []struct {
 	Name, Filename, Filetype string
 	// Type and Disposition are what every download path must answer.
@@ -20,6 +20,7 @@ var DownloadHeaderCases = []struct {
 	{"png", `a "quoted" name.png`, "image/png", "image/png", `inline; filename="a \"quoted\" name.png"`},
 	{"video", "clip.mp4", "video/mp4", "video/mp4", `inline; filename=clip.mp4`},
 	{"nonascii", "résumé.pdf", "application/pdf", "application/pdf", `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf`},
+	{"crlf", "line\r\nX-Injected: 1.txt", "text/plain", "text/plain", `inline; filename*=utf-8''line%0D%0AX-Injected%3A%201.txt`},
 	{"nothing", "", "", "application/octet-stream", "attachment"},
 	{"badtype", "x.bin", "not a type", "application/octet-stream", `attachment; filename=x.bin`},
 }
