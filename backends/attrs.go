@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"mime"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -111,4 +112,48 @@ func AttrsOf(u *state.Upload) ObjectAttrs {
 		md = map[string]string{}
 	}
 	return AttrsFor(md)
+}
+
+// UserMetadata sanitises tus metadata into a store's user metadata (S3's
+// x-amz-meta-*, Azure's blob metadata): name maps each key to one the
+// store accepts ("" drops the pair); values are made header-safe (tabs
+// become spaces, surrounding blanks go, which transit would strip anyway;
+// non-ASCII text is RFC 2047 encoded, which the stores decode; values that
+// are not UTF-8 are dropped); pairs are kept in key order, the first of
+// two keys that map to one name winning, until names and values reach
+// limit bytes.
+func UserMetadata(meta map[string]string, name func(string) string, limit int) map[string]string {
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := map[string]string{}
+	used := 0
+	for _, k := range keys {
+		n := name(k)
+		v, ok := headerSafe(meta[k])
+		if n == "" || !ok {
+			continue
+		}
+		if _, dup := out[n]; dup || used+len(n)+len(v) > limit {
+			continue
+		}
+		used += len(n) + len(v)
+		out[n] = v
+	}
+	return out
+}
+
+func headerSafe(v string) (string, bool) {
+	if !utf8.ValidString(v) {
+		return "", false
+	}
+	v = strings.TrimSpace(strings.ReplaceAll(v, "\t", " "))
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] >= 0x7f {
+			return mime.QEncoding.Encode("utf-8", v), true
+		}
+	}
+	return v, true
 }

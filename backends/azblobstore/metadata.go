@@ -1,39 +1,22 @@
 package azblobstore
 
 import (
-	"mime"
-	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/tusgate/tusgate/backends"
 )
 
 // maxMetadata is Azure's limit on the metadata of a blob (names and values).
 const maxMetadata = 8 << 10
 
-// azureMetadata sanitises tus metadata into blob metadata: names become
-// C# identifiers (letters, digits, underscores, not starting with a digit;
-// Azure compares them case-insensitively, so they are lower-cased), non-
-// ASCII values are RFC 2047 encoded, values that are not text are dropped,
-// and pairs are kept in name order until the 8 KiB limit.
+// azureMetadata sanitises tus metadata into blob metadata
+// (backends.UserMetadata): names become C# identifiers (letters, digits,
+// underscores, not starting with a digit; Azure compares them
+// case-insensitively, so they are lower-cased), within the 8 KiB limit.
 func azureMetadata(meta map[string]string) map[string]*string {
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	out := map[string]*string{}
-	used := 0
-	for _, k := range keys {
-		name := sanitizeName(k)
-		v, ok := sanitizeValue(meta[k])
-		if name == "" || !ok {
-			continue
-		}
-		if _, dup := out[name]; dup || used+len(name)+len(v) > maxMetadata {
-			continue
-		}
-		used += len(name) + len(v)
-		out[name] = &v
+	for k, v := range backends.UserMetadata(meta, sanitizeName, maxMetadata) {
+		out[k] = &v
 	}
 	return out
 }
@@ -53,17 +36,4 @@ func sanitizeName(k string) string {
 		s = "_" + s
 	}
 	return s
-}
-
-func sanitizeValue(v string) (string, bool) {
-	if !utf8.ValidString(v) {
-		return "", false
-	}
-	v = strings.TrimSpace(strings.ReplaceAll(v, "\t", " "))
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] >= 0x7f {
-			return mime.QEncoding.Encode("utf-8", v), true
-		}
-	}
-	return v, true
 }

@@ -1,10 +1,7 @@
 package s3store
 
 import (
-	"mime"
-	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/state"
@@ -29,34 +26,11 @@ func attrsFor(u *state.Upload) objectAttrs {
 	return objectAttrs{ContentType: a.ContentType, ContentDisposition: a.ContentDisposition, Metadata: s3Metadata(a.Metadata)}
 }
 
-// s3Metadata sanitises tus metadata into x-amz-meta-* pairs: keys become
-// lower-case header tokens, non-ASCII values are RFC 2047 encoded (which S3
-// decodes), values that are not text are dropped, and pairs are kept in key
-// order until S3's 2 KiB limit.
+// s3Metadata sanitises tus metadata into x-amz-meta-* pairs
+// (backends.UserMetadata): keys become lower-case header tokens, within
+// S3's 2 KiB limit.
 func s3Metadata(meta map[string]string) map[string]string {
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := map[string]string{}
-	used := 0
-	for _, k := range keys {
-		key := sanitizeKey(k)
-		v, ok := sanitizeValue(meta[k])
-		if key == "" || !ok {
-			continue
-		}
-		if _, dup := out[key]; dup {
-			continue
-		}
-		if used+len(key)+len(v) > maxUserMetadata {
-			continue
-		}
-		used += len(key) + len(v)
-		out[key] = v
-	}
-	return out
+	return backends.UserMetadata(meta, sanitizeKey, maxUserMetadata)
 }
 
 func sanitizeKey(k string) string {
@@ -70,21 +44,4 @@ func sanitizeKey(k string) string {
 		}
 	}
 	return strings.Trim(b.String(), "_")
-}
-
-func sanitizeValue(v string) (string, bool) {
-	if !utf8.ValidString(v) {
-		return "", false
-	}
-	// Header values lose surrounding blanks in transit and QEncoding leaves
-	// tabs alone, so normalise both before deciding.
-	v = strings.TrimSpace(strings.ReplaceAll(v, "\t", " "))
-	plain := true
-	for i := 0; i < len(v) && plain; i++ {
-		plain = v[i] >= 0x20 && v[i] < 0x7f
-	}
-	if plain {
-		return v, true
-	}
-	return mime.QEncoding.Encode("utf-8", v), true
 }
