@@ -71,19 +71,36 @@ type liveness struct {
 	lastOK     time.Time
 }
 
-func newInstanceID() (string, error) {
+// newInstanceID is unique per process: random hex, after the instance
+// name when there is one ("NAME@HEX"). A name cannot hold '@' or ':', so
+// the lock value "TOKEN:INSTANCE" still splits at the first ':' (replicas
+// of older versions treat the whole ID as opaque) and the name is what
+// precedes the last '@'.
+func newInstanceID(name string) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("redisstore: instance ID: %w", err)
 	}
-	return hex.EncodeToString(b), nil
+	if name == "" {
+		return hex.EncodeToString(b), nil
+	}
+	return name + "@" + hex.EncodeToString(b), nil
+}
+
+// holderName is the instance name in a lock value ("" when it has none).
+func holderName(v string) string {
+	inst := holderOf(v)
+	if i := strings.LastIndexByte(inst, '@'); i > 0 {
+		return inst[:i]
+	}
+	return ""
 }
 
 func (s *Store) liveKey(instance string) string { return s.opts.Prefix + ":live:" + instance }
 
 // newLiveness creates the key once before any lease can be granted.
 func newLiveness(ctx context.Context, s *Store) (*liveness, error) {
-	id, err := newInstanceID()
+	id, err := newInstanceID(s.opts.InstanceName)
 	if err != nil {
 		return nil, err
 	}
