@@ -37,7 +37,6 @@ type store interface {
 // holder is the instance name the stores under test are opened with.
 const holder = "replica-a.pod-7"
 
-
 func TestListBolt(t *testing.T) {
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second, InstanceName: holder})
 	if err != nil {

@@ -191,8 +191,7 @@ func TestHolderNameAndObserver(t *testing.T) {
 		<-a.ReleaseRequested().Done()
 		_ = a.Unlock(ctx)
 	}()
-	b, err := s.Lock(ctx, id)
-	if err != nil {
+	if _, err = s.Lock(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	if sent, tk := ev.Counts(); sent != 1 || tk[state.TakeoverReleased] != 1 {
