@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -117,6 +118,13 @@ func TestDockerfile(t *testing.T) {
 	}
 	if h := health.Health; h.Interval <= 0 || h.Timeout <= 0 || h.Timeout >= h.Interval || h.Retries < 1 {
 		t.Errorf("HEALTHCHECK timing interval %s timeout %s retries %d: want a timeout below the interval", h.Interval, h.Timeout, h.Retries)
+	}
+	for i, a := range probe {
+		if (a == "-timeout" || a == "--timeout") && i+1 < len(probe) {
+			if d, err := time.ParseDuration(probe[i+1]); err != nil || d >= health.Health.Timeout {
+				t.Errorf("healthcheck -timeout %s must be a duration below the HEALTHCHECK timeout %s", probe[i+1], health.Health.Timeout)
+			}
+		}
 	}
 	c, err := config.Load(cmd, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {

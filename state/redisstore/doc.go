@@ -18,7 +18,7 @@
 //	P:{ID}:w   string    "someone waits" marker, so Unlock publishes only when useful
 //	P:{ID}:c   channel   pub/sub: "release" (to the holder), "unlock" (to waiters)
 //	P:expiry   zset      expiry index: ID scored by ExpiresAt in unix ms
-//	P:live:INSTANCE      string    a process's liveness key (see liveness.go)
+//	P:live:INSTANCE     string    one per process: its liveness key (see liveness.go)
 //
 // Record, manifest and fence counter expire together: an unfinished upload at
 // ExpiresAt + Options.ExpiryGrace (never sooner than the grace from the last
