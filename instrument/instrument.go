@@ -105,7 +105,7 @@ func NewMetrics(reg prometheus.Registerer, backend, store string) *Metrics {
 	for _, r := range lockResult {
 		m.lockWait.WithLabelValues(r)
 	}
-	for _, how := range state.Takeovers {
+	for _, how := range state.Takeovers() {
 		m.takeovers.WithLabelValues(string(how))
 	}
 	if reg != nil {

@@ -57,7 +57,7 @@ const (
 )
 
 // Takeovers lists every Takeover value (a closed set for metric labels).
-var Takeovers = []Takeover{TakeoverReleased, TakeoverBroken, TakeoverLapsed}
+func Takeovers() []Takeover { return []Takeover{TakeoverReleased, TakeoverBroken, TakeoverLapsed} }
 
 // LockObserver hears what a Locker's waiters do, for metrics; stores call
 // it when one is configured. Calls must be quick and safe for concurrent use.
