@@ -64,12 +64,13 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 			return l, nil
 		}
 		g.lease.requestRelease()
-		if !sent && s.observer != nil {
-			s.observer.ReleaseSent()
-		}
+		first := !sent
 		sent = true
 		ended, wait := g.ended, g.deadline.Sub(now)
 		s.mu.Unlock()
+		if first && s.observer != nil {
+			s.observer.ReleaseSent()
+		}
 
 		// Woken by the end of the grant, or at its deadline in case the
 		// holder stopped renewing; never by polling.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // Breaking the lease of a dead holder.
@@ -87,13 +89,15 @@ func newInstanceID(name string) (string, error) {
 	return name + "@" + hex.EncodeToString(b), nil
 }
 
-// holderName is the instance name in a lock value ("" when it has none).
+// holderName is the instance name in a lock value ("" when it has none, or
+// one that is not a valid name: the value comes from Redis, not from us).
 func holderName(v string) string {
 	inst := holderOf(v)
-	if i := strings.LastIndexByte(inst, '@'); i > 0 {
-		return inst[:i]
+	i := strings.LastIndexByte(inst, '@')
+	if i <= 0 || state.CheckInstanceName(inst[:i]) != nil {
+		return ""
 	}
-	return ""
+	return inst[:i]
 }
 
 func (s *Store) liveKey(instance string) string { return s.opts.Prefix + ":live:" + instance }

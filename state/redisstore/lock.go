@@ -72,7 +72,9 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 			return l, err
 		case string:
 			if v != held {
-				held, heldSince = v, start
+				// A new holder (maybe after a break): how we get the
+				// upload from it is yet to be seen.
+				held, heldSince, broke = v, start, false
 			}
 			if ask && !sent {
 				sent = true

@@ -40,6 +40,16 @@ func TestHolderNameInGrants(t *testing.T) {
 		t.Fatalf("Get of a free upload: %+v, %v; want unlocked, no holder", u, err)
 	}
 
+	// A lock value naming no valid holder (written by something else) shows
+	// as locked with no name, never as the raw text.
+	if err := e.raw.Set(ctx, e.key(id, "l"), "99:<b>x y</b>@00ff", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := a.Get(ctx, id); err != nil || !u.Locked || u.Holder != "" {
+		t.Fatalf("Get under a foreign lock value: %+v, %v; want locked, no holder name", u, err)
+	}
+	e.expire(t, id)
+
 	for _, bad := range []string{"a:b", "a@b", "{x}", strings.Repeat("n", 64), "sp ace"} {
 		if _, err := redisstore.Open(ctx, testenv.RedisURL(t), redisstore.Options{InstanceName: bad}); err == nil {
 			t.Errorf("Open accepted the instance name %q", bad)
