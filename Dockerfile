@@ -25,5 +25,5 @@ ENV TUSGATE_LISTEN=:8080 \
 EXPOSE 8080
 # No shell or curl in the image: the binary probes itself.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/tusgate", "healthcheck", "http://127.0.0.1:8080/healthz"]
+  CMD ["/usr/local/bin/tusgate", "healthcheck", "-timeout", "2s", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["/usr/local/bin/tusgate"]

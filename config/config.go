@@ -17,6 +17,7 @@ import (
 
 	"github.com/tusgate/tusgate/config/size"
 	"github.com/tusgate/tusgate/hooks"
+	"github.com/tusgate/tusgate/state"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,6 +67,9 @@ type Config struct {
 	Pprof               bool
 	LogLevel            string
 	LogFormat           string
+	// InstanceName names this process where it holds locks ("" until the
+	// command fills in the host name).
+	InstanceName string
 
 	// UI serves the operator page (Uppy, uploads in progress) at /ui/.
 	UI bool
@@ -210,6 +214,15 @@ func settings() []setting {
 		boolSetting("metrics", "true", "serve Prometheus metrics at /metrics", func(c *Config) *bool { return &c.Metrics }),
 		boolSetting("ui", "false", "serve the operator page at /ui/: Uppy uploads and the list of uploads in progress (shows file names)", func(c *Config) *bool { return &c.UI }),
 		boolSetting("pprof", "false", "serve Go runtime profiles at /debug/pprof/ (keep it off public listeners)", func(c *Config) *bool { return &c.Pprof }),
+		{"instance-name", "", "name of this replica in lock records and on the operator page (default: the host name, in Kubernetes the pod name)", func(c *Config, v string) error {
+			if v != "" {
+				if err := state.CheckInstanceName(v); err != nil {
+					return err
+				}
+			}
+			c.InstanceName = v
+			return nil
+		}},
 		{"log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			switch v {
 			case "debug", "info", "warn", "error":

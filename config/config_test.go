@@ -66,6 +66,8 @@ func TestInvalidValuesNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"TUSGATE_MAX_SIZE": "lots"}, "TUSGATE_MAX_SIZE"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level"},
 		{[]string{"stray"}, nil, "stray"},
+		{[]string{"--instance-name", "pod:7"}, nil, "--instance-name"},
+		{nil, map[string]string{"TUSGATE_INSTANCE_NAME": strings.Repeat("p", 64)}, "TUSGATE_INSTANCE_NAME"},
 	}
 	for _, tc := range cases {
 		_, err := Load(tc.args, env(tc.env), io.Discard)
@@ -118,5 +120,16 @@ func TestLimitDefaults(t *testing.T) {
 		c.WriteTimeout != time.Minute || c.MaxHeaderBytes != 64<<10 || c.MaxMetadataSize != 4<<10 ||
 		c.MaxConcatPartials != 100 || c.MaxRanges != 16 || c.MaxConnections != 0 {
 		t.Fatalf("unexpected limit defaults: %+v", c)
+	}
+}
+
+func TestInstanceName(t *testing.T) {
+	c, err := Load([]string{"--instance-name", "tusgate-5d8f7-x2kq.eu_1"}, env(nil), io.Discard)
+	if err != nil || c.InstanceName != "tusgate-5d8f7-x2kq.eu_1" {
+		t.Fatalf("--instance-name: %q, %v", c.InstanceName, err)
+	}
+	// Unset it stays empty: the command fills in the host name.
+	if c, err := Load(nil, env(nil), io.Discard); err != nil || c.InstanceName != "" {
+		t.Fatalf("default instance name %q, %v; want empty", c.InstanceName, err)
 	}
 }

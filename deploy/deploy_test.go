@@ -169,6 +169,8 @@ func checkSettings(t *testing.T, o objects) {
 			for _, e := range c.Env {
 				if e.ValueFrom == nil {
 					add("Deployment "+d.Name, e.Name, e.Value)
+				} else if strings.HasPrefix(e.Name, "TUSGATE_") && !known[e.Name] {
+					t.Errorf("Deployment %s sets %s, which is not a tusgate setting", d.Name, e.Name)
 				}
 			}
 		}
@@ -222,6 +224,15 @@ func checkDeployment(t *testing.T, o objects, c config.Config) {
 		if pr == nil || pr.HTTPGet == nil || pr.HTTPGet.Path != want || pr.HTTPGet.Port != intstr.FromString("http") {
 			t.Errorf("%s probe is not GET %s on port http", name, want)
 		}
+	}
+	var name *corev1.EnvVar
+	for i, e := range ctr.Env {
+		if e.Name == "TUSGATE_INSTANCE_NAME" {
+			name = &ctr.Env[i]
+		}
+	}
+	if name == nil || name.ValueFrom == nil || name.ValueFrom.FieldRef == nil || name.ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Error("TUSGATE_INSTANCE_NAME is not the pod name (downward API metadata.name)")
 	}
 	if c.DrainDelay <= 0 {
 		t.Error("no drain delay: the load balancer may still send requests to a stopping pod")

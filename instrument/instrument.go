@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // ScopeName is the instrumentation scope of the spans made here.
@@ -29,9 +31,11 @@ type Metrics struct {
 	stateErrors    *prometheus.CounterVec
 	fenced         prometheus.Counter
 	lockWait       *prometheus.HistogramVec
+	releaseSent    prometheus.Counter
 	releaseAsked   prometheus.Counter
 	releaseDone    prometheus.Counter
 	leasesLost     prometheus.Counter
+	takeovers      *prometheus.CounterVec
 	locksHeld      prometheus.Gauge
 }
 
@@ -71,6 +75,12 @@ func NewMetrics(reg prometheus.Registerer, backend, store string) *Metrics {
 			Name: "tusgate_lock_wait_seconds", Help: "Time to obtain an upload's lock, by result.",
 			Buckets: latencyBuckets,
 		}, []string{"result"}),
+		releaseSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tusgate_lock_release_requests_sent_total", Help: "Lock requests here that found the upload held and asked its holder to release.",
+		}),
+		takeovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tusgate_lock_takeovers_total", Help: "Locks granted here on uploads another lease had held, by how the holder lost it (released, broken: dead holder, lapsed).",
+		}, []string{"how"}),
 		releaseAsked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tusgate_lock_release_requests_received_total", Help: "Leases held here that another request asked to release (takeovers).",
 		}),
@@ -95,12 +105,24 @@ func NewMetrics(reg prometheus.Registerer, backend, store string) *Metrics {
 	for _, r := range lockResult {
 		m.lockWait.WithLabelValues(r)
 	}
+	for _, how := range state.Takeovers() {
+		m.takeovers.WithLabelValues(string(how))
+	}
 	if reg != nil {
 		reg.MustRegister(m.backendSeconds, m.backendErrors, m.stateSeconds, m.stateErrors, m.fenced,
-			m.lockWait, m.releaseAsked, m.releaseDone, m.leasesLost, m.locksHeld)
+			m.lockWait, m.releaseSent, m.takeovers, m.releaseAsked, m.releaseDone, m.leasesLost, m.locksHeld)
 	}
 	return m
 }
+
+// Metrics hear the state store's waiters (set them as its Observer).
+var _ state.LockObserver = (*Metrics)(nil)
+
+// ReleaseSent implements state.LockObserver.
+func (m *Metrics) ReleaseSent() { m.releaseSent.Inc() }
+
+// TookOver implements state.LockObserver; how is one of state.Takeovers.
+func (m *Metrics) TookOver(how state.Takeover) { m.takeovers.WithLabelValues(string(how)).Inc() }
 
 func tracerOf(tp trace.TracerProvider) trace.Tracer {
 	if tp == nil {

@@ -77,6 +77,9 @@ type Upload struct {
 	// Locked is a hint filled by Get: a lease was held when the record was
 	// read. It is not stored.
 	Locked bool
+	// Holder is a hint filled by Get with Locked: the instance name of the
+	// process holding the lease, when the store knows it. It is not stored.
+	Holder string
 }
 
 // DeferLength reports whether the length is still unknown.

@@ -69,11 +69,14 @@ func (h *holdPatches) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestBrowserUpload opens the page in headless Chromium, uploads a file
 // through Uppy's file input, interrupts it (pause) while the server holds
-// it, sees it in the live list, resumes it and checks the stored bytes.
+// it, sees it in the live list, sees the name of the replica holding its
+// lock while the test holds it, resumes it and checks the stored bytes.
+const replicaName = "tusgate-7f9c4-x2kq"
+
 func TestBrowserUpload(t *testing.T) {
 	chromium := chromiumPath(t)
 	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second})
+	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second, InstanceName: replicaName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +149,21 @@ func TestBrowserUpload(t *testing.T) {
 		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		t.Fatalf("the live list never showed holiday.bin at %s: %v", want, err)
 	}
+	// Held by "this replica" (the store's instance name) while the test
+	// holds the upload's lock, as a PATCH would.
+	ups, err := st.Active(ctx, 10)
+	if err != nil || len(ups) != 1 {
+		t.Fatalf("active uploads: %d, %v; want the one being uploaded", len(ups), err)
+	}
+	lease, err := st.Lock(ctx, ups[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`[...document.querySelectorAll("#uploads tr")].some(r =>
+		r.children[1].textContent === "holiday.bin" && r.children[4].textContent === `+strconv.Quote(replicaName)+`)`,
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("the live list never showed holiday.bin locked by %s: %v", replicaName, err)
+	}
 	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -159,6 +177,9 @@ func TestBrowserUpload(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", shotPath)
 
+	if err := lease.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
 	hold.armed.Store(false)
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool]("window.tusgateUppy.resumeAll(), true")); err != nil {
 		t.Fatalf("resume: %v", err)

@@ -129,14 +129,17 @@ func (h *Handler) serveIndex(w http.ResponseWriter, _ *http.Request) {
 // Item is one upload in the listing. It carries no metadata but the file
 // name (shortened), and no backend handles.
 type Item struct {
-	ID       string    `json:"id"`
-	Filename string    `json:"filename,omitempty"`
-	Offset   int64     `json:"offset"`
-	Length   int64     `json:"length"` // -1 while deferred
-	Locked   bool      `json:"locked"`
-	Partial  bool      `json:"partial,omitempty"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires,omitzero"`
+	ID       string `json:"id"`
+	Filename string `json:"filename,omitempty"`
+	Offset   int64  `json:"offset"`
+	Length   int64  `json:"length"` // -1 while deferred
+	Locked   bool   `json:"locked"`
+	// Holder is the instance name of the replica holding the lock, when
+	// locked and the store knows it (bounded and checked by the store).
+	Holder  string    `json:"holder,omitempty"`
+	Partial bool      `json:"partial,omitempty"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // List is the JSON body of GET {prefix}api/uploads.
@@ -164,7 +167,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Uploads = append(out.Uploads, Item{
 			ID: u.ID, Filename: filename(u.Metadata), Offset: u.Offset, Length: u.Length,
-			Locked: u.Locked, Partial: u.Partial, Created: u.CreatedAt, Expires: u.ExpiresAt,
+			Locked: u.Locked, Holder: u.Holder, Partial: u.Partial, Created: u.CreatedAt, Expires: u.ExpiresAt,
 		})
 	}
 	w.Header().Set("Content-Type", "application/json")

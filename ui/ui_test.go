@@ -30,11 +30,15 @@ func meta(kv ...string) string {
 
 type store interface {
 	state.Store
+	state.Locker
 	ui.Lister
 }
 
+// holder is the instance name the stores under test are opened with.
+const holder = "replica-a.pod-7"
+
 func TestListBolt(t *testing.T) {
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second})
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second, InstanceName: holder})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +49,7 @@ func TestListBolt(t *testing.T) {
 func TestListRedis(t *testing.T) {
 	ctx := context.Background()
 	prefix := fmt.Sprintf("ui-%d", time.Now().UnixNano())
-	st, err := redisstore.Open(ctx, testenv.RedisURL(t), redisstore.Options{Prefix: prefix, LeaseTTL: 3 * time.Second})
+	st, err := redisstore.Open(ctx, testenv.RedisURL(t), redisstore.Options{Prefix: prefix, LeaseTTL: 3 * time.Second, InstanceName: holder})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +73,11 @@ func testList(t *testing.T, st store) {
 			t.Fatalf("Create %s: %v", u.ID, err)
 		}
 	}
+	lease, err := st.Lock(ctx, ups[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lease.Unlock(ctx) }()
 	list := get(t, st, 10)
 	var ids []string
 	for _, it := range list.Uploads {
@@ -84,6 +93,12 @@ func testList(t *testing.T, st store) {
 	}
 	if f := list.Uploads[1].Filename; len(f) > 200 || !strings.HasPrefix(f, "éé") {
 		t.Errorf("long filename not shortened to 200 bytes: %d bytes", len(f))
+	}
+	if it := list.Uploads[2]; !it.Locked || it.Holder != holder {
+		t.Errorf("the locked upload is listed with locked %v, holder %q; want true, %q", it.Locked, it.Holder, holder)
+	}
+	if it := list.Uploads[1]; it.Locked || it.Holder != "" {
+		t.Errorf("an unlocked upload is listed with locked %v, holder %q", it.Locked, it.Holder)
 	}
 	if list.Uploads[1].Length != -1 || list.Uploads[0].Filename != "" {
 		t.Errorf("deferred or undecodable upload listed as %+v / %+v", list.Uploads[1], list.Uploads[0])

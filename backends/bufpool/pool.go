@@ -44,6 +44,9 @@ type Stats struct {
 	Allocated int64
 	// Waiting counts Get calls blocked on the budget.
 	Waiting int
+	// Waits counts every Get so far that could not reserve at once and had
+	// to wait for buffers to come back (whether or not it got one).
+	Waits int64
 	// OffHeap is the part of Allocated mapped outside the Go heap.
 	OffHeap int64
 }
@@ -62,6 +65,7 @@ type Pool struct {
 	reserved  int64
 	peak      int64
 	waiting   int
+	waits     int64
 	closed    bool
 
 	arena   *arena
@@ -160,9 +164,18 @@ func (p *Pool) Get(ctx context.Context, size int64) (*Buffer, error) {
 	}
 	p.waiting++
 	p.mu.Unlock()
-	err := p.sem.Acquire(ctx, n)
+	// TryAcquire fails while earlier Gets wait, even with room: FIFO, so
+	// this one waits too.
+	var err error
+	waited := !p.sem.TryAcquire(n)
+	if waited {
+		err = p.sem.Acquire(ctx, n)
+	}
 	p.mu.Lock()
 	p.waiting--
+	if waited {
+		p.waits++
+	}
 	closed := p.closed
 	if err == nil && !closed {
 		p.reserved += n
@@ -190,6 +203,7 @@ func (p *Pool) Stats() Stats {
 		Peak:      p.peak * s,
 		Allocated: p.allocated * s,
 		Waiting:   p.waiting,
+		Waits:     p.waits,
 		OffHeap:   p.arena.count() * s,
 	}
 }

@@ -81,11 +81,16 @@ func TestBudgetNeverExceededUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestGetBlocksUntilABufferIsReleased also checks Stats.Waits: a Get that
+// fits counts no wait, the one that blocks counts one.
 func TestGetBlocksUntilABufferIsReleased(t *testing.T) {
 	p := New(2*slab, slab)
 	a, err := p.Get(context.Background(), 2*slab)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := p.Stats().Waits; w != 0 {
+		t.Fatalf("Waits = %d after a Get that fitted the budget, want 0", w)
 	}
 	got := make(chan *Buffer, 1)
 	go func() {
@@ -111,6 +116,17 @@ func TestGetBlocksUntilABufferIsReleased(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Get did not proceed after a buffer was released")
 	}
+	if w := p.Stats().Waits; w != 1 {
+		t.Fatalf("Waits = %d after one Get waited for a release, want 1", w)
+	}
+	c, err := p.Get(context.Background(), 2*slab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Release()
+	if w := p.Stats().Waits; w != 1 {
+		t.Fatalf("Waits = %d after a Get with the budget free, want still 1", w)
+	}
 }
 
 func TestGetHonoursContextCancellation(t *testing.T) {
@@ -129,6 +145,9 @@ func TestGetHonoursContextCancellation(t *testing.T) {
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if w := p.Stats().Waits; w != 1 {
+		t.Fatalf("Waits = %d after a Get gave up waiting, want 1: it waited", w)
 	}
 	a.Release()
 	// The cancelled waiter must not have kept any of the budget.

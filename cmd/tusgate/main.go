@@ -78,12 +78,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
-	st, err := openState(ctx, cfg, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	im := instrument.NewMetrics(reg, scheme(cfg.Store), scheme(cfg.State))
+	name := instanceName(cfg)
+	st, err := openState(ctx, cfg, name, im, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	pool := bufpool.New(cfg.MemoryBudget, 0)
+	registerPool(reg, pool)
 	be, err := openBackend(ctx, cfg, log, pool)
 	if err != nil {
 		return err
@@ -101,10 +106,6 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	registerPool(reg, pool)
-	im := instrument.NewMetrics(reg, scheme(cfg.Store), scheme(cfg.State))
 	gw, err := gateway.New(gateway.Config{
 		BasePath: cfg.BasePath, MaxSize: cfg.MaxSize, Expiration: cfg.Expiration,
 		SweepInterval: cfg.SweepInterval, CORSOrigins: cfg.CORSOrigins, BehindProxy: cfg.BehindProxy,
@@ -193,7 +194,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("tusgate serving", "url", "http://"+displayAddr(ln.Addr())+cfg.BasePath, "max_connections", maxConns,
-		"store", redact(cfg.Store), "state", redact(cfg.State))
+		"store", redact(cfg.Store), "state", redact(cfg.State), "instance", name)
 
 	select {
 	case err := <-served:

@@ -31,7 +31,8 @@ type stateStore struct {
 func (s stateStore) Close() error { return s.store.Close() }
 
 // openState picks the state store by the scheme of --state.
-func openState(ctx context.Context, cfg config.Config, log *slog.Logger) (stateStore, error) {
+// obs hears the locks' waiters (metrics); name is the instance name.
+func openState(ctx context.Context, cfg config.Config, name string, obs state.LockObserver, log *slog.Logger) (stateStore, error) {
 	u, _ := url.Parse(cfg.State) // validated by config
 	switch u.Scheme {
 	case "bolt":
@@ -42,14 +43,14 @@ func openState(ctx context.Context, cfg config.Config, log *slog.Logger) (stateS
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return stateStore{}, fmt.Errorf("--state: %w", err)
 		}
-		s, err := boltstore.Open(path, boltstore.Options{LeaseTTL: cfg.LeaseTTL, Logger: log})
+		s, err := boltstore.Open(path, boltstore.Options{LeaseTTL: cfg.LeaseTTL, InstanceName: name, Observer: obs, Logger: log})
 		if err != nil {
 			return stateStore{}, fmt.Errorf("--state %s: %w", cfg.State, err)
 		}
 		return stateStore{s, s}, nil
 	case "redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
 		s, err := redisstore.Open(ctx, cfg.State, redisstore.Options{
-			LeaseTTL: cfg.LeaseTTL, Retention: cfg.Retention, Logger: log,
+			LeaseTTL: cfg.LeaseTTL, Retention: cfg.Retention, InstanceName: name, Observer: obs, Logger: log,
 		})
 		if err != nil {
 			return stateStore{}, fmt.Errorf("--state %s: %w", redact(cfg.State), err)
@@ -93,13 +94,26 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, pool 
 		if err != nil {
 			return nil, fmt.Errorf("--store: %w", err)
 		}
-		b, err := azblobstore.New(ctx, ac, bufpool.New(cfg.MemoryBudget, 0), log)
+		b, err := azblobstore.New(ctx, ac, pool, log)
 		if err != nil {
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}
 		return b, nil
 	}
 	return nil, fmt.Errorf("--store: unknown scheme %q (use file://, s3:// or azblob://)", u.Scheme)
+}
+
+// instanceName is --instance-name, else the host name (the pod name in
+// Kubernetes) made safe, else "tusgate".
+func instanceName(cfg config.Config) string {
+	if cfg.InstanceName != "" {
+		return cfg.InstanceName
+	}
+	host, _ := os.Hostname()
+	if name := state.InstanceNameFrom(host); name != "" {
+		return name
+	}
+	return "tusgate"
 }
 
 // localPath reads the path of a file:// or bolt:// URL: file:///abs/path is

@@ -83,5 +83,8 @@ func registerPool(reg prometheus.Registerer, p *bufpool.Pool) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tusgate_buffer_pool_waiting", Help: "Writers blocked waiting for a part buffer (backpressure).",
 		}, func() float64 { return float64(p.Stats().Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tusgate_buffer_pool_waits_total", Help: "Part buffer requests that had to wait for the budget (backpressure events).",
+		}, func() float64 { return float64(p.Stats().Waits) }),
 	)
 }

@@ -162,3 +162,54 @@ func sameUpload(a, b *state.Upload) bool {
 		slices.Equal(a.Partials, b.Partials) && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && a.Finished == b.Finished && maps.Equal(a.Handle, b.Handle)
 }
+
+// The store's instance name is the holder of every lease it grants, and
+// waiters tell the observer of release requests and how they took over.
+func TestHolderNameAndObserver(t *testing.T) {
+	var ev statetest.LockEvents
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{LeaseTTL: testTTL, InstanceName: "single-1", Observer: &ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	id := "b0000000000000000000000000000001"
+	if err := s.Create(ctx, &state.Upload{ID: id, Length: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Get(ctx, id); err != nil || u.Locked || u.Holder != "" {
+		t.Fatalf("free upload: %+v, %v; want no holder", u, err)
+	}
+	a, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Get(ctx, id); err != nil || !u.Locked || u.Holder != "single-1" {
+		t.Fatalf("held upload: %+v, %v; want locked by single-1", u, err)
+	}
+	go func() {
+		<-a.ReleaseRequested().Done()
+		_ = a.Unlock(ctx)
+	}()
+	if _, err = s.Lock(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if sent, tk := ev.Counts(); sent != 1 || tk[state.TakeoverReleased] != 1 {
+		t.Fatalf("after a released takeover: sent %d, takeovers %v; want 1, released 1", sent, tk)
+	}
+	// b's holder was paused past its lease: the deadline passed unrenewed.
+	s.mu.Lock()
+	s.grants[id].deadline = time.Now().Add(-time.Second)
+	s.mu.Unlock()
+	c, err := s.Lock(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Unlock(ctx)
+	if _, tk := ev.Counts(); tk[state.TakeoverLapsed] != 1 {
+		t.Fatalf("after a lapsed lease: takeovers %v, want lapsed 1", tk)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "x.db"), Options{InstanceName: "no:colons"}); err == nil {
+		t.Error("Open accepted the instance name no:colons")
+	}
+}

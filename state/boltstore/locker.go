@@ -22,6 +22,9 @@ type grant struct {
 // that holder to release and waits for the grant to end (Unlock, lapse) or
 // for ctx to end, which yields an error wrapping state.ErrLocked.
 func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
+	// For the observer: whether this call found the upload held (and asked
+	// its holder to let go), and whether a lease lapsed on the way.
+	var sent, lapsed bool
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("boltstore: lock %s: %w: %w", id, state.ErrLocked, err)
@@ -38,6 +41,7 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 			s.endGrantLocked(id, g)
 			g.lease.markLost()
 			g = nil
+			lapsed = true
 		}
 		if g == nil {
 			tok, ok := s.tokens.take()
@@ -50,11 +54,23 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 			}
 			l := s.grantLocked(id, tok, now)
 			s.mu.Unlock()
+			switch {
+			case s.observer == nil:
+			case lapsed:
+				s.observer.TookOver(state.TakeoverLapsed)
+			case sent:
+				s.observer.TookOver(state.TakeoverReleased)
+			}
 			return l, nil
 		}
 		g.lease.requestRelease()
+		first := !sent
+		sent = true
 		ended, wait := g.ended, g.deadline.Sub(now)
 		s.mu.Unlock()
+		if first && s.observer != nil {
+			s.observer.ReleaseSent()
+		}
 
 		// Woken by the end of the grant, or at its deadline in case the
 		// holder stopped renewing; never by polling.

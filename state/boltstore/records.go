@@ -66,6 +66,9 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 		return nil, err
 	}
 	u.Locked = locked
+	if locked {
+		u.Holder = s.name // one process owns the file
+	}
 	return u, nil
 }
 

@@ -31,6 +31,11 @@ type Options struct {
 	// OpenTimeout bounds the wait for the file lock when another process
 	// has the file open. Default DefaultOpenTimeout.
 	OpenTimeout time.Duration
+	// InstanceName names this process as the holder of its leases
+	// (Upload.Holder); see state.CheckInstanceName. Default: none.
+	InstanceName string
+	// Observer, when set, hears release requests sent and takeovers.
+	Observer state.LockObserver
 	// Logger receives lease and store events. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -47,6 +52,9 @@ type Store struct {
 	db  *bolt.DB
 	log *slog.Logger
 	ttl time.Duration
+	// name and observer come from Options.InstanceName and Observer.
+	name     string
+	observer state.LockObserver
 
 	// mu guards the lease table and the token counter. Fenced writes hold
 	// it for the whole bbolt transaction, so no grant can change between
@@ -80,6 +88,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.InstanceName != "" {
+		if err := state.CheckInstanceName(opts.InstanceName); err != nil {
+			return nil, fmt.Errorf("boltstore: %w", err)
+		}
+	}
 	// The hashmap freelist stays fast as records come and go (the array one
 	// degrades with fragmentation).
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType})
@@ -87,11 +100,13 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w: %w", path, state.ErrUnavailable, err)
 	}
 	s := &Store{
-		db:     db,
-		log:    opts.Logger.With("component", "boltstore"),
-		ttl:    opts.LeaseTTL,
-		grants: make(map[string]*grant),
-		stop:   make(chan struct{}),
+		db:       db,
+		log:      opts.Logger.With("component", "boltstore"),
+		ttl:      opts.LeaseTTL,
+		name:     opts.InstanceName,
+		observer: opts.Observer,
+		grants:   make(map[string]*grant),
+		stop:     make(chan struct{}),
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketUploads, bucketParts, bucketExpiry, bucketMeta} {

@@ -13,11 +13,12 @@
 //
 //	P:{ID}:u   hash      the record (offset, length, metadata, handles as "h:<name>", ...)
 //	P:{ID}:p   hash      the manifest: part number -> JSON {o,s,e,c}
-//	P:{ID}:l   string    the lock: current fencing token, PX = lease TTL
+//	P:{ID}:l   string    the lock: "TOKEN:INSTANCE" (INSTANCE is the holder's ID, "NAME@HEX" with an instance name), PX = lease TTL
 //	P:{ID}:f   string    fence counter (INCR per grant); lives as long as the record
 //	P:{ID}:w   string    "someone waits" marker, so Unlock publishes only when useful
 //	P:{ID}:c   channel   pub/sub: "release" (to the holder), "unlock" (to waiters)
 //	P:expiry   zset      expiry index: ID scored by ExpiresAt in unix ms
+//	P:live:INSTANCE     string    one per process: its liveness key (see liveness.go)
 //
 // Record, manifest and fence counter expire together: an unfinished upload at
 // ExpiresAt + Options.ExpiryGrace (never sooner than the grace from the last

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // Breaking the lease of a dead holder.
@@ -71,19 +73,38 @@ type liveness struct {
 	lastOK     time.Time
 }
 
-func newInstanceID() (string, error) {
+// newInstanceID is unique per process: random hex, after the instance
+// name when there is one ("NAME@HEX"). A name cannot hold '@' or ':', so
+// the lock value "TOKEN:INSTANCE" still splits at the first ':' (replicas
+// of older versions treat the whole ID as opaque) and the name is what
+// precedes the last '@'.
+func newInstanceID(name string) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("redisstore: instance ID: %w", err)
 	}
-	return hex.EncodeToString(b), nil
+	if name == "" {
+		return hex.EncodeToString(b), nil
+	}
+	return name + "@" + hex.EncodeToString(b), nil
+}
+
+// holderName is the instance name in a lock value ("" when it has none, or
+// one that is not a valid name: the value comes from Redis, not from us).
+func holderName(v string) string {
+	inst := holderOf(v)
+	i := strings.LastIndexByte(inst, '@')
+	if i <= 0 || state.CheckInstanceName(inst[:i]) != nil {
+		return ""
+	}
+	return inst[:i]
 }
 
 func (s *Store) liveKey(instance string) string { return s.opts.Prefix + ":live:" + instance }
 
 // newLiveness creates the key once before any lease can be granted.
 func newLiveness(ctx context.Context, s *Store) (*liveness, error) {
-	id, err := newInstanceID()
+	id, err := newInstanceID(s.opts.InstanceName)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 	defer poll.Stop()
 	var lastAsk, lastCheck, heldSince time.Time
 	var held string // the lock value last seen while it was held
+	// For the observer: whether this call asked a holder to let go, and
+	// whether it broke a dead holder's lease.
+	var sent, broke bool
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("redisstore: lock %s: %w: %w", id, state.ErrLocked, err)
@@ -63,10 +66,21 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 			if errors.Is(err, errCut) {
 				continue // granted across a gap of our liveness key: take it anew
 			}
+			if err == nil && held != "" {
+				s.observeTakeover(broke)
+			}
 			return l, err
 		case string:
 			if v != held {
-				held, heldSince = v, start
+				// A new holder (maybe after a break): how we get the
+				// upload from it is yet to be seen.
+				held, heldSince, broke = v, start, false
+			}
+			if ask && !sent {
+				sent = true
+				if s.opts.Observer != nil {
+					s.opts.Observer.ReleaseSent()
+				}
 			}
 		default:
 			return nil, fmt.Errorf("redisstore: lock %s: unexpected script result %T", id, res)
@@ -78,11 +92,12 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 		// break its lease instead of waiting for the lease to lapse.
 		if time.Since(heldSince) >= breakAfter && time.Since(lastCheck) >= lockPoll {
 			lastCheck = time.Now()
-			broke, err := s.breakIfDead(context.WithoutCancel(ctx), id, held)
+			b, err := s.breakIfDead(context.WithoutCancel(ctx), id, held)
 			if err != nil {
 				return nil, fmt.Errorf("redisstore: lock %s: %w", id, err)
 			}
-			if broke {
+			if b {
+				broke = true
 				continue
 			}
 		}
@@ -93,6 +108,17 @@ func (s *Store) Lock(ctx context.Context, id string) (state.Lease, error) {
 		case <-poll.C:
 		}
 	}
+}
+
+func (s *Store) observeTakeover(broke bool) {
+	if s.opts.Observer == nil {
+		return
+	}
+	how := state.TakeoverReleased
+	if broke {
+		how = state.TakeoverBroken
+	}
+	s.opts.Observer.TookOver(how)
 }
 
 // errCut: a grant arrived after the liveness key had a gap it predates.

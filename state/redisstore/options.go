@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/tusgate/tusgate/state"
 )
 
 // Options tune a Store. The zero value gives the defaults.
@@ -30,6 +32,12 @@ type Options struct {
 	// MaxQueued bounds the messages of the queue (state.Queue). Default
 	// DefaultMaxQueued.
 	MaxQueued int
+	// InstanceName names this process in its lock grants (and so in
+	// Upload.Holder, which the operator page shows), e.g. the pod name; see
+	// state.CheckInstanceName. Default: none, grants name only a random ID.
+	InstanceName string
+	// Observer, when set, hears release requests sent and takeovers.
+	Observer state.LockObserver
 	// Logger receives warnings about lost leases and background failures.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -71,6 +79,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Retention < time.Millisecond || o.ExpiryGrace < time.Millisecond {
 		return o, errors.New("redisstore: retention and expiry grace must be at least 1ms")
+	}
+	if o.InstanceName != "" {
+		if err := state.CheckInstanceName(o.InstanceName); err != nil {
+			return o, fmt.Errorf("redisstore: %w", err)
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -47,10 +48,17 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	// run between them), and a lock seen free cannot have committed
 	// anything the record read then misses; the other order could pair an
 	// old offset with a lock released meanwhile.
-	locked, rec, err := s.existsThenHash(ctx, k.lock, k.record)
-	if err != nil {
+	var lock *redis.StringCmd
+	var hash *redis.MapStringStringCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		lock = p.Get(ctx, k.lock)
+		hash = p.HGetAll(ctx, k.record)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.fail("get "+id, err)
 	}
+	rec := hash.Val()
 	if len(rec) == 0 {
 		return nil, fmt.Errorf("redisstore: get %s: %w", id, state.ErrNotFound)
 	}
@@ -58,7 +66,9 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.Locked = locked
+	if held := lock.Val(); held != "" {
+		u.Locked, u.Holder = true, holderName(held)
+	}
 	return u, nil
 }
 

@@ -69,6 +69,9 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 		{before: beforeB, after: afterB, key: `tusgate_http_requests_total{code="200",method="HEAD",route="/files/:id"}`, min: 1},
 		{before: beforeB, after: afterB, key: "tusgate_received_bytes_total", min: size - MiB},
 		{before: beforeB, after: afterB, key: `tusgate_lock_wait_seconds_count{result="acquired"}`, min: 2},
+		// B's HEAD asked A to let go (sent here, received and answered on A).
+		{before: beforeB, after: afterB, key: "tusgate_lock_release_requests_sent_total", min: 1},
+		{before: beforeB, after: afterB, key: `tusgate_lock_takeovers_total{how="released"}`, min: 1},
 		{before: beforeB, after: afterB, key: `tusgate_backend_operation_duration_seconds_count{backend="file",operation="finish"}`, min: 1},
 		{before: beforeB, after: afterB, key: `tusgate_state_operation_duration_seconds_count{operation="commit",store="redis"}`, min: 1},
 	} {

@@ -50,7 +50,9 @@ async function refresh() {
       cell(row, u.filename || "");
       cell(row, bytes(u.offset) + " of " + (u.length >= 0 ? bytes(u.length) : "?"), "num");
       cell(row, rate > 0 ? bytes(rate) + "/s" : "–", "num");
-      cell(row, u.locked ? "yes" : "no");
+      // The replica holding the lock, by its instance name when the store
+      // records one.
+      cell(row, u.locked ? u.holder || "yes" : "no", "holder");
       cell(row, u.expires ? new Date(u.expires).toLocaleString() : "never");
       tbody.appendChild(row);
     }
