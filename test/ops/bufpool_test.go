@@ -50,11 +50,11 @@ func TestBufferPoolWaitsAreCounted(t *testing.T) {
 	if sy.ended() {
 		t.Fatal("Y's PATCH ended while the budget was exhausted")
 	}
-	_ = sx.pw.Close() // X's body ends: 1 MiB is stored, its buffer comes back
+	sx.end() // X's body ends: 1 MiB is stored, its buffer comes back
 	if r := sx.wait(t); r.err != nil || r.status != http.StatusNoContent || offsetOf(t, r.header) != MiB {
 		t.Fatalf("X's PATCH: status %d err %v, want 204 at %d", r.status, r.err, MiB)
 	}
-	_ = sy.pw.Close()
+	sy.end()
 	if r := sy.wait(t); r.err != nil || r.status != http.StatusNoContent || offsetOf(t, r.header) != size {
 		t.Fatalf("Y's PATCH: status %d err %v, want 204 at %d", r.status, r.err, size)
 	}

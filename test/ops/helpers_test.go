@@ -130,6 +130,15 @@ func metricsURL(t *testing.T, p *e2e.Proc) string {
 type stream struct {
 	pw   *io.PipeWriter
 	done chan result
+	// sent is closed once the first bytes are all in the pipe.
+	sent chan struct{}
+}
+
+// end closes the body after the first bytes were all read by the server, so
+// a PATCH that waits (for a buffer, a lock) is not cut short by the test.
+func (s *stream) end() {
+	<-s.sent
+	_ = s.pw.Close()
 }
 
 type result struct {
@@ -150,7 +159,7 @@ func startStream(t *testing.T, url string, offset int64, first []byte, header ht
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	s := &stream{pw: pw, done: make(chan result, 1)}
+	s := &stream{pw: pw, done: make(chan result, 1), sent: make(chan struct{})}
 	go func() {
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -161,7 +170,10 @@ func startStream(t *testing.T, url string, offset int64, first []byte, header ht
 		res.Body.Close()
 		s.done <- result{status: res.StatusCode, header: res.Header}
 	}()
-	go func() { _, _ = io.Copy(pw, bytes.NewReader(first)) }()
+	go func() {
+		defer close(s.sent)
+		_, _ = io.Copy(pw, bytes.NewReader(first))
+	}()
 	t.Cleanup(func() { _ = pw.CloseWithError(io.ErrUnexpectedEOF) })
 	return s
 }

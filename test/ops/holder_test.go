@@ -31,7 +31,7 @@ func TestOperatorPageNamesTheReplicaHoldingTheLock(t *testing.T) {
 	if it := listed(t, b, u); !it.Locked || it.Holder != "tusgate-a.pod-1" {
 		t.Fatalf("B lists the upload A writes as locked %v by %q, want locked by tusgate-a.pod-1", it.Locked, it.Holder)
 	}
-	_ = sp.pw.Close()
+	sp.end()
 	if r := sp.wait(t); r.err != nil || r.status != http.StatusNoContent {
 		t.Fatalf("A's PATCH: status %d err %v, want 204", r.status, r.err)
 	}
