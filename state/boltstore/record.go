@@ -24,6 +24,7 @@ type record struct {
 	CreatedAt time.Time         `json:"ct,omitzero"`
 	ExpiresAt time.Time         `json:"ex,omitzero"`
 	Finished  bool              `json:"f,omitempty"`
+	Stopped   bool              `json:"st,omitempty"`
 	Handle    map[string]string `json:"h,omitempty"`
 }
 
@@ -39,6 +40,7 @@ func encodeUpload(u *state.Upload) ([]byte, error) {
 		CreatedAt: utc(u.CreatedAt),
 		ExpiresAt: utc(u.ExpiresAt),
 		Finished:  u.Finished,
+		Stopped:   u.Stopped,
 		Handle:    u.Handle,
 	}
 	b, err := json.Marshal(&r)
@@ -65,6 +67,7 @@ func decodeUpload(id string, b []byte) (*state.Upload, error) {
 		CreatedAt: r.CreatedAt,
 		ExpiresAt: r.ExpiresAt,
 		Finished:  r.Finished,
+		Stopped:   r.Stopped,
 		Handle:    r.Handle,
 	}, nil
 }

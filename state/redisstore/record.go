@@ -27,6 +27,7 @@ const (
 	fCreated  = "created"
 	fExpires  = "exp"
 	fFinished = "fin"
+	fStopped  = "stop"
 	handlePfx = "h:"
 )
 
@@ -78,6 +79,7 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 		fCreated, timeField(u.CreatedAt),
 		fExpires, timeField(u.ExpiresAt),
 		fFinished, boolField(u.Finished),
+		fStopped, boolField(u.Stopped),
 	}
 	for _, k := range sortedKeys(u.Handle) {
 		if v := u.Handle[k]; v != "" {
@@ -96,6 +98,7 @@ func decodeRecord(m map[string]string) (*state.Upload, error) {
 		Partial:  m[fPartial] == "1",
 		Owner:    m[fOwner],
 		Finished: m[fFinished] == "1",
+		Stopped:  m[fStopped] == "1",
 	}
 	var err error
 	if u.Length, err = strconv.ParseInt(m[fLength], 10, 64); err != nil {

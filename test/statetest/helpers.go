@@ -177,6 +177,9 @@ func sameUpload(t *testing.T, got, want *state.Upload) {
 	if got.Finished != want.Finished {
 		t.Errorf("Finished = %v, want %v", got.Finished, want.Finished)
 	}
+	if got.Stopped != want.Stopped {
+		t.Errorf("Stopped = %v, want %v", got.Stopped, want.Stopped)
+	}
 	// nil and empty Handle maps are equivalent.
 	if !maps.Equal(got.Handle, want.Handle) {
 		t.Errorf("Handle = %v, want %v", got.Handle, want.Handle)
