@@ -36,6 +36,9 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	errShuttingDown        = errors.New("server shutting down; bytes received so far were stored")
 	errNotImplemented      = errors.New("not supported by the configured storage")
+	// errStopped is tusd's answer, word for word, once a hook's StopUpload
+	// stopped an upload.
+	errStopped = errors.New("upload has been stopped by server")
 )
 
 // protoError is a protocol error with the detail a client may read. Its
@@ -113,6 +116,7 @@ var errorStatuses = []struct {
 }{
 	{errUnsupportedVersion, http.StatusPreconditionFailed},
 	{errBadRequest, http.StatusBadRequest},
+	{errStopped, http.StatusBadRequest},
 	{errClientGone, http.StatusBadRequest},
 	{errUnauthenticated, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},

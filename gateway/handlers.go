@@ -305,11 +305,7 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body 
 	}
 	var err error
 	if body {
-		before := u.Offset
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
-		if u.Offset > before {
-			g.postHook(ctx, hooks.PostReceive, u)
-		}
 	}
 	// As in patch: finishing outlives a client that hung up.
 	if ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token()); err == nil {
@@ -416,6 +412,9 @@ func (g *Gateway) patch(c echo.Context) error {
 	if u.Final() {
 		return protoErr(errForbidden, "a final upload cannot be patched")
 	}
+	if u.Stopped {
+		return &protoError{sentinel: errStopped}
+	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
@@ -425,11 +424,7 @@ func (g *Gateway) patch(c echo.Context) error {
 			return err
 		}
 	}
-	before := u.Offset
 	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
-	if u.Offset > before {
-		g.postHook(ctx, hooks.PostReceive, u)
-	}
 	// A body cut short may still have completed the upload (413 after the
 	// exact length), so finishing does not depend on werr. Like the write,
 	// it outlives a client that hung up: a takeover or disconnect cancels

@@ -36,6 +36,9 @@ type Hooks struct {
 	// answers (defaults DefaultAccessCacheTTL, DefaultAccessCacheSize).
 	AccessCacheTTL  time.Duration
 	AccessCacheSize int
+	// ProgressInterval spaces the post-receive events of one running body
+	// (default DefaultProgressInterval).
+	ProgressInterval time.Duration
 }
 
 // DefaultHiddenHeaders keep credentials out of hook receivers.

@@ -143,6 +143,8 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 
 	start := u.Offset
+	progress := g.receiveEvents(ctx, u)
+	defer progress.done(u)
 	var pending state.Change
 	pendingAny := false
 	commit := func(cctx context.Context, ch state.Change) error {
@@ -157,6 +159,9 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			// tail) would stay in the bucket for good. After an ambiguous
 			// failure it stays; the commit may have applied.
 			g.discard(context.WithoutCancel(cctx), u, ch)
+		}
+		if err == nil {
+			progress.committed(u)
 		}
 		return err
 	}
@@ -184,7 +189,7 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 	g.metrics.bytes.Add(float64(u.Offset - start))
 	if err != nil {
-		return fmt.Errorf("write upload %s: %w", u.ID, err)
+		return g.stoppedOr(ctx, u.ID, fmt.Errorf("write upload %s: %w", u.ID, err))
 	}
 	return nil
 }

@@ -132,6 +132,12 @@ type Receiver interface {
 	Invoke(ctx context.Context, req Request) (Response, error)
 }
 
+// Stopper stops a running upload wherever it is being written (the
+// gateway). A Dispatcher calls it for a post-receive answer's StopUpload.
+type Stopper interface {
+	StopUpload(ctx context.Context, id string) error
+}
+
 // ReceiverFunc adapts a function to Receiver.
 type ReceiverFunc func(ctx context.Context, req Request) (Response, error)
 
