@@ -177,6 +177,12 @@ func (g *Gateway) post(c echo.Context) error {
 	if res.RejectUpload {
 		return reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
 	}
+	if res.ChangeFileInfo.Storage != nil {
+		// Where bytes go follows from the upload ID (choose it with
+		// ChangeFileInfo.ID): a receiver-chosen path or key could point
+		// outside the store or at another upload's object.
+		g.log.WarnContext(ctx, "pre-create hook: ChangeFileInfo.Storage is not supported and was ignored", "id", u.ID)
+	}
 	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
 		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
 			return err
