@@ -86,4 +86,5 @@ func TestStopUploadReachesTheReplicaThatHoldsTheUpload(t *testing.T) {
 	if off := e2e.Offset(t, onB); off != kept {
 		t.Fatalf("refused PATCHes moved the offset to %d", off)
 	}
+	t.Logf("stopped at %d bytes; A's own deliveries of post-receive failed %d times", kept, down.attempts(hooks.PostReceive, id))
 }
