@@ -69,6 +69,9 @@ func TestStopUploadReachesTheReplicaThatHoldsTheUpload(t *testing.T) {
 	if len(got) == 0 || got[0].Event.Upload.Offset < 5*mib || got[0].Event.HTTPRequest.Method != http.MethodPatch {
 		t.Fatalf("post-receive delivered by B: %+v, want one after the first 5 MiB part of the PATCH", got)
 	}
+	if st := got[0].Event.Upload.Storage; st["Type"] != "s3store" || st["Bucket"] == "" || !strings.HasSuffix(st["Key"], "/"+id) || !strings.HasPrefix(store, "s3://"+st["Bucket"]+"/") {
+		t.Fatalf("post-receive Storage %v, want tusd's s3store keys naming %s/…/%s", st, store, id)
+	}
 	kept, err := strconv.ParseInt(res.Header.Get("Upload-Offset"), 10, 64)
 	if err != nil || kept < 5*mib || kept > 6*mib {
 		t.Fatalf("stopped PATCH's Upload-Offset %q, want what arrived: 5 to 6 MiB", res.Header.Get("Upload-Offset"))
