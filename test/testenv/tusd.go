@@ -10,22 +10,30 @@ import (
 	"testing"
 )
 
-// TusdBinary finds tusd v2.9.1: TUSGATE_TEST_TUSD, else tusd on PATH. Tests
-// that need it skip without it, and fail when TUSGATE_REQUIRE_SERVICES=1.
-func TusdBinary(t testing.TB) string {
+// Binary finds an installed program: the path in the environment variable
+// env, else name on PATH. Without it the test skips, or fails when
+// TUSGATE_REQUIRE_SERVICES=1 (CI), so nothing is silently skipped there;
+// install says how to get it.
+func Binary(t testing.TB, env, name, install string) string {
 	t.Helper()
-	p := os.Getenv("TUSGATE_TEST_TUSD")
+	p := os.Getenv(env)
 	if p == "" {
-		p, _ = exec.LookPath("tusd")
+		p, _ = exec.LookPath(name)
 	}
 	if p == "" {
-		const msg = "tusd not found (set TUSGATE_TEST_TUSD or `go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1`)"
+		msg := name + " not found (" + install + ", or set " + env + ")"
 		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
 			t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
 		}
 		t.Skip(msg)
 	}
 	return p
+}
+
+// TusdBinary finds tusd v2.9.1 (TUSGATE_TEST_TUSD, else tusd on PATH).
+func TusdBinary(t testing.TB) string {
+	t.Helper()
+	return Binary(t, "TUSGATE_TEST_TUSD", "tusd", "`go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1`")
 }
 
 // StartTusd runs tusd on a free loopback port with its file store in a
