@@ -52,12 +52,12 @@ func StartStream(t testing.TB, url string, offset int64, first []byte) *Stream {
 	return s
 }
 
-// Send writes more of the body; it returns once the client has taken it.
-func (s *Stream) Send(t testing.TB, p []byte) {
-	t.Helper()
-	if _, err := s.pw.Write(p); err != nil {
-		t.Fatalf("streaming PATCH: send %d bytes: %v", len(p), err)
-	}
+// Send writes more of the body; it returns once the client has taken it,
+// or with an error when the server has answered already (the client then
+// closes the body).
+func (s *Stream) Send(p []byte) error {
+	_, err := s.pw.Write(p)
+	return err
 }
 
 // Wait returns the server's answer, failing the test after within.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tusgate/tusgate/hooks"
 	"github.com/tusgate/tusgate/test/e2e"
@@ -196,4 +197,42 @@ func diff(path string, a, b any) []string {
 		return []string{fmt.Sprintf("%s: tusd %v, tusgate %v", path, a, b)}
 	}
 	return nil
+}
+
+// A post-receive answer's StopUpload ends a running PATCH with the same
+// status and message on tusd and on tusgate. Afterwards they differ as
+// documented: tusd terminates the upload (404), tusgate keeps the bytes it
+// stored and refuses further PATCHes.
+func TestStopUploadAnswersLikeTusd(t *testing.T) {
+	rc := newReceiver(t, func(req hooks.Request, _ int) (int, hooks.Response) {
+		return http.StatusOK, hooks.Response{StopUpload: req.Type == hooks.PostReceive}
+	})
+	tusdBase := testenv.StartTusd(t, "-hooks-http", rc.url+"?from=tusd", "-hooks-enabled-events", "post-receive")
+	dir := t.TempDir()
+	p := e2e.Start(t, "--store", "file://"+filepath.Join(dir, "files"), "--state", "bolt://"+filepath.Join(dir, "state.db"),
+		"--hooks-http", rc.url+"?from=tusgate", "--hooks-enabled-events", "post-receive")
+	data := testenv.Source(2*mib, 3)
+	after := map[string]int{}
+	for name, base := range map[string]string{"tusd": tusdBase, "tusgate": p.URL} {
+		url := e2e.Create(t, base, int64(len(data)), nil)
+		s := e2e.StartStream(t, url, 0, data[:mib/2])
+		// Both report progress once a second of the body has passed: tusd
+		// on a timer (it may have answered already, so the send may fail),
+		// tusgate at the next commit, which the next bytes make.
+		time.Sleep(1500 * time.Millisecond)
+		_ = s.Send(data[mib/2 : mib])
+		res := s.Wait(t, 2*time.Minute)
+		if res.Err != nil || res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "upload has been stopped by server") {
+			t.Errorf("%s: stopped PATCH → %d %q (%v), want 400 \"upload has been stopped by server\"", name, res.Status, res.Body, res.Err)
+		}
+		after[name] = e2e.Head(t, url).StatusCode
+		if name == "tusgate" {
+			if off := e2e.Offset(t, url); off < mib/2 {
+				t.Errorf("tusgate kept %d bytes of the stopped upload, want what arrived (at least %d)", off, mib/2)
+			}
+		}
+	}
+	if after["tusd"] != http.StatusNotFound || after["tusgate"] != http.StatusOK {
+		t.Errorf("HEAD after the stop: tusd %d, tusgate %d; want 404 (tusd terminates) and 200 (tusgate keeps)", after["tusd"], after["tusgate"])
+	}
 }
