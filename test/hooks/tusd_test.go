@@ -18,7 +18,8 @@ import (
 )
 
 // One receiver takes the hooks of tusd v2.9.1 and of tusgate for the same
-// requests (creation, two PATCHes that finish the upload, a termination),
+// requests (creation, two PATCHes that finish the upload, a termination,
+// a concatenation of two partials),
 // and the payloads must agree field by field. Values that differ by nature
 // are compared by shape: upload IDs (and the paths and URIs naming them),
 // the client's port, the servers' Host. The differences tusgate chose are
@@ -41,9 +42,20 @@ func TestPayloadsMatchTusdV291FieldByField(t *testing.T) {
 		if res, body := do(t, http.MethodDelete, del, nil, nil); res.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE %s → %d %s", del, res.StatusCode, body)
 		}
+		// Concatenation: two finished partials, then the final.
+		var concat []string
+		for _, part := range []string{"ab", "cd"} {
+			p := e2e.Create(t, base, 2, http.Header{"Upload-Concat": {"partial"}})
+			e2e.Patch(t, p, 0, []byte(part))
+			concat = append(concat, "/files/"+idOf(p))
+		}
+		if res, body := do(t, http.MethodPost, base, http.Header{"Tus-Resumable": {"1.0.0"},
+			"Upload-Concat": {"final;" + strings.Join(concat, " ")}}, nil); res.StatusCode != http.StatusCreated {
+			t.Fatalf("final POST %s → %d %s", base, res.StatusCode, body)
+		}
 	}
-	want := map[hooks.Type]int{hooks.PreCreate: 2, hooks.PostCreate: 2, hooks.PostReceive: 2, hooks.PreFinish: 1,
-		hooks.PostFinish: 1, hooks.PreTerminate: 1, hooks.PostTerminate: 1}
+	want := map[hooks.Type]int{hooks.PreCreate: 5, hooks.PostCreate: 5, hooks.PostReceive: 4, hooks.PreFinish: 4,
+		hooks.PostFinish: 4, hooks.PreTerminate: 1, hooks.PostTerminate: 1}
 	for typ, n := range want {
 		rc.await(t, typ, "", 2*n)
 	}
@@ -93,33 +105,30 @@ func upload(ev map[string]any) map[string]any {
 func sortEvents(evs []map[string]any) {
 	key := func(ev map[string]any) string {
 		u := upload(ev)
-		return fmt.Sprintf("%020v/%020v", u["Size"], u["Offset"])
+		return fmt.Sprintf("%020v/%020v/%v/%v", u["Size"], u["Offset"], u["IsPartial"], u["IsFinal"])
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return key(evs[i]) < key(evs[j]) })
 }
 
 var (
 	loopbackAddr = regexp.MustCompile(`^127\.0\.0\.1:[0-9]+$`)
-	uploadID     = regexp.MustCompile(`^[A-Za-z0-9_-]{2,64}$`)
+	// Both servers make IDs of 128 random bits in hex.
+	uploadID = regexp.MustCompile(`[0-9a-f]{32}`)
 )
 
 // canonical replaces the values that differ between two servers by nature
-// with their shape: the upload's ID wherever it appears, the client's port
-// and the server's Host.
+// with their shape: upload IDs wherever they appear (the upload's own,
+// partials, URIs, paths, Upload-Concat), the client's port and the
+// server's Host.
 func canonical(t *testing.T, ev map[string]any) map[string]any {
 	t.Helper()
+	if id, _ := upload(ev)["ID"].(string); id != "" && !uploadID.MatchString(id) {
+		t.Errorf("%v: upload ID %q is not an ID", ev["Type"], id)
+	}
 	b, _ := json.Marshal(ev)
 	var c map[string]any
-	_ = json.Unmarshal(b, &c)
+	_ = json.Unmarshal(uploadID.ReplaceAll(b, []byte("<ID>")), &c)
 	u := upload(c)
-	if id, _ := u["ID"].(string); id != "" {
-		if !uploadID.MatchString(id) {
-			t.Errorf("%v: upload ID %q is not an ID", c["Type"], id)
-		}
-		b, _ = json.Marshal(c)
-		_ = json.Unmarshal([]byte(strings.ReplaceAll(string(b), id, "<ID>")), &c)
-		u = upload(c)
-	}
 	req, _ := c["Event"].(map[string]any)["HTTPRequest"].(map[string]any)
 	if addr, _ := req["RemoteAddr"].(string); loopbackAddr.MatchString(addr) {
 		req["RemoteAddr"] = "<127.0.0.1:port>"
