@@ -36,8 +36,8 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	errShuttingDown        = errors.New("server shutting down; bytes received so far were stored")
 	errNotImplemented      = errors.New("not supported by the configured storage")
-	// errStopped is tusd's answer, word for word, once a hook's StopUpload
-	// stopped an upload.
+	// errStopped is tusd's message, word for word, once a hook's
+	// StopUpload stopped an upload (answered as a hook rejection, 400).
 	errStopped = errors.New("upload has been stopped by server")
 )
 
@@ -116,7 +116,6 @@ var errorStatuses = []struct {
 }{
 	{errUnsupportedVersion, http.StatusPreconditionFailed},
 	{errBadRequest, http.StatusBadRequest},
-	{errStopped, http.StatusBadRequest},
 	{errClientGone, http.StatusBadRequest},
 	{errUnauthenticated, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},

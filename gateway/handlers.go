@@ -419,7 +419,7 @@ func (g *Gateway) patch(c echo.Context) error {
 		return protoErr(errForbidden, "a final upload cannot be patched")
 	}
 	if u.Stopped {
-		return &protoError{sentinel: errStopped}
+		return stoppedError(u)
 	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/tusgate/tusgate/hooks"
@@ -17,13 +19,20 @@ const DefaultProgressInterval = time.Second
 var _ hooks.Stopper = (*Gateway)(nil)
 
 // StopUpload stops upload id wherever it is being written (a post-receive
-// answer's StopUpload). It marks the record stopped, so that no replica
-// accepts more bytes for it, then takes and drops the upload's lock: a
-// writer holding it, on any replica, is asked to release as in a takeover,
-// stores what it received, finds the mark and answers 400. An upload that
-// is gone or finished has nothing to stop.
-func (g *Gateway) StopUpload(ctx context.Context, id string) error {
-	if err := g.store.Stop(ctx, id); err != nil {
+// answer's StopUpload). It marks the record stopped, keeping resp for the
+// client, so that no replica accepts more bytes for it, then takes and
+// drops the upload's lock: a writer holding it, on any replica, is asked to
+// release as in a takeover, stores what it received, finds the mark and
+// answers 400 merged with resp, as tusd does. An upload that is gone or
+// finished has nothing to stop.
+func (g *Gateway) StopUpload(ctx context.Context, id string, resp hooks.HTTPResponse) error {
+	reason := ""
+	if resp.StatusCode != 0 || resp.Body != "" || len(resp.Header) > 0 {
+		if b, err := json.Marshal(resp); err == nil && len(b) <= state.MaxStopReason {
+			reason = string(b)
+		}
+	}
+	if err := g.store.Stop(ctx, id, reason); err != nil {
 		if errors.Is(err, state.ErrNotFound) {
 			return nil
 		}
@@ -38,6 +47,14 @@ func (g *Gateway) StopUpload(ctx context.Context, id string) error {
 	return nil
 }
 
+// stoppedError is the answer to a write of a stopped upload: tusd's 400
+// "upload has been stopped by server", with what the hook's answer set.
+func stoppedError(u *state.Upload) error {
+	var resp hooks.HTTPResponse
+	_ = json.Unmarshal([]byte(u.StopReason), &resp) // none: tusd's answer as it is
+	return reject(hooks.PostReceive, resp, http.StatusBadRequest, errStopped.Error())
+}
+
 // stoppedOr tells a body ended by a release request (errTakenOver) from one
 // ended by a stop: the record says which. Any other error is returned as it is.
 func (g *Gateway) stoppedOr(ctx context.Context, id string, err error) error {
@@ -46,7 +63,7 @@ func (g *Gateway) stoppedOr(ctx context.Context, id string, err error) error {
 	}
 	u, gerr := g.store.Get(context.WithoutCancel(ctx), id)
 	if gerr == nil && u.Stopped {
-		return &protoError{sentinel: errStopped, cause: err}
+		return stoppedError(u)
 	}
 	return err
 }

@@ -140,7 +140,7 @@ func (d *Dispatcher) deliver(ctx context.Context, m state.Message) {
 	if err == nil && res.StopUpload && req.Type == PostReceive && d.stopper != nil {
 		// A stop that did not take is a failed delivery: the event is
 		// retried, and the receiver asked again.
-		if serr := d.stopper.StopUpload(ctx, req.Event.Upload.ID); serr != nil {
+		if serr := d.stopper.StopUpload(ctx, req.Event.Upload.ID, res.HTTPResponse); serr != nil {
 			err = fmt.Errorf("StopUpload: %w", serr)
 		}
 	}

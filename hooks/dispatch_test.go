@@ -57,11 +57,14 @@ func TestDispatcherRetriesUntilDelivered(t *testing.T) {
 	}
 }
 
-type stopperFunc func(ctx context.Context, id string) error
+type stopperFunc func(ctx context.Context, id string, resp HTTPResponse) error
 
-func (f stopperFunc) StopUpload(ctx context.Context, id string) error { return f(ctx, id) }
+func (f stopperFunc) StopUpload(ctx context.Context, id string, resp HTTPResponse) error {
+	return f(ctx, id, resp)
+}
 
-// StopUpload in a post-receive answer reaches the Stopper; a stop that
+// StopUpload in a post-receive answer reaches the Stopper with the
+// answer's HTTPResponse; a stop that
 // fails counts as a failed delivery, so the event is retried. The answer
 // to other events is not acted on.
 func TestDispatcherStopsUploadsOnPostReceiveAnswers(t *testing.T) {
@@ -71,15 +74,18 @@ func TestDispatcherStopsUploadsOnPostReceiveAnswers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	r := ReceiverFunc(func(_ context.Context, req Request) (Response, error) {
-		return Response{StopUpload: true}, nil
+		return Response{StopUpload: true, HTTPResponse: HTTPResponse{Body: "quota"}}, nil
 	})
 	var mu sync.Mutex
 	stops := map[string]int{}
 	stopped := make(chan string, 4)
 	d := NewDispatcher(st, r, nil, DispatchOptions{Poll: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	d.OnStop(stopperFunc(func(_ context.Context, id string) error {
+	d.OnStop(stopperFunc(func(_ context.Context, id string, resp HTTPResponse) error {
 		mu.Lock()
 		defer mu.Unlock()
+		if resp.Body != "quota" {
+			t.Errorf("stop of %s carries %+v, want the answer's HTTPResponse", id, resp)
+		}
 		stops[id]++
 		if stops[id] == 1 {
 			return errors.New("state store unreachable")

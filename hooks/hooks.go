@@ -133,9 +133,10 @@ type Receiver interface {
 }
 
 // Stopper stops a running upload wherever it is being written (the
-// gateway). A Dispatcher calls it for a post-receive answer's StopUpload.
+// gateway). A Dispatcher calls it for a post-receive answer's StopUpload,
+// with the answer's HTTPResponse for the client.
 type Stopper interface {
-	StopUpload(ctx context.Context, id string) error
+	StopUpload(ctx context.Context, id string, resp HTTPResponse) error
 }
 
 // ReceiverFunc adapts a function to Receiver.

@@ -34,6 +34,9 @@ var (
 	ErrNotApplied = errors.New("commit surely not applied")
 )
 
+// MaxStopReason bounds the note Store.Stop keeps.
+const MaxStopReason = 8 << 10
+
 // TerminatedAt is the expiry that marks an upload for removal: termination
 // commits it before anything is deleted, so a removal cut short by a crash
 // is completed by the sweeper. Expired returns such uploads even when they
@@ -73,6 +76,9 @@ type Upload struct {
 	// Stopped is set by Store.Stop (a hook's StopUpload): the upload
 	// takes no more bytes. What it holds is kept.
 	Stopped bool
+	// StopReason is the caller's note kept with the mark (the hook's
+	// answer for the client); opaque to stores.
+	StopReason string
 	// Handle holds backend-owned values (multipart upload ID, object key,
 	// tail pointer, part size, ...). Only the backend interprets them.
 	Handle map[string]string
@@ -198,8 +204,9 @@ type Store interface {
 	// called by whoever learns of the stop (a hook dispatcher on any
 	// process), while the upload's writer may be streaming. The writer
 	// finds the mark when it is asked to release and answers accordingly.
-	// A finished upload is left as it is; an unknown one is ErrNotFound.
-	Stop(ctx context.Context, id string) error
+	// reason (at most MaxStopReason bytes) is kept with the first mark. A
+	// finished upload is left as it is; an unknown one is ErrNotFound.
+	Stop(ctx context.Context, id, reason string) error
 	// Expired returns up to limit IDs of unfinished uploads whose expiry is
 	// before now, and of uploads marked Terminated, found through an index
 	// (never a scan of all records).

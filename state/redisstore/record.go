@@ -28,6 +28,7 @@ const (
 	fExpires  = "exp"
 	fFinished = "fin"
 	fStopped  = "stop"
+	fReason   = "stopr"
 	handlePfx = "h:"
 )
 
@@ -80,6 +81,7 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 		fExpires, timeField(u.ExpiresAt),
 		fFinished, boolField(u.Finished),
 		fStopped, boolField(u.Stopped),
+		fReason, u.StopReason,
 	}
 	for _, k := range sortedKeys(u.Handle) {
 		if v := u.Handle[k]; v != "" {
@@ -98,7 +100,8 @@ func decodeRecord(m map[string]string) (*state.Upload, error) {
 		Partial:  m[fPartial] == "1",
 		Owner:    m[fOwner],
 		Finished: m[fFinished] == "1",
-		Stopped:  m[fStopped] == "1",
+		Stopped:    m[fStopped] == "1",
+		StopReason: m[fReason],
 	}
 	var err error
 	if u.Length, err = strconv.ParseInt(m[fLength], 10, 64); err != nil {

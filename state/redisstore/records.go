@@ -174,11 +174,14 @@ func (s *Store) Delete(ctx context.Context, id string, tok state.Token) error {
 
 // Stop marks an unfinished upload stopped; it needs no lease (see
 // state.Store).
-func (s *Store) Stop(ctx context.Context, id string) error {
+func (s *Store) Stop(ctx context.Context, id, reason string) error {
 	if !validID(id) {
 		return invalidID(id)
 	}
-	res, err := s.scripts.stop.Run(ctx, s.client, []string{s.keysFor(id).record}).Int64()
+	if len(reason) > state.MaxStopReason {
+		return fmt.Errorf("redisstore: stop %s: reason longer than %d bytes", id, state.MaxStopReason)
+	}
+	res, err := s.scripts.stop.Run(ctx, s.client, []string{s.keysFor(id).record}, reason).Int64()
 	if err != nil {
 		return s.fail("stop "+id, err)
 	}

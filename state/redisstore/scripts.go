@@ -107,13 +107,13 @@ redis.call('PEXPIRE', KEYS[4], ARGV[2])
 return 1
 `
 
-// stopSrc marks an unfinished record stopped; it needs no lock (see
-// state.Store.Stop). HSET keeps the record's TTL.
-// KEYS: record.
+// stopSrc marks an unfinished record stopped, with the reason of the first
+// stop; it needs no lock (see state.Store.Stop). HSET keeps the record's TTL.
+// KEYS: record. ARGV: reason.
 const stopSrc = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('HGET', KEYS[1], 'fin') ~= '1' then
-  redis.call('HSET', KEYS[1], 'stop', '1')
+if redis.call('HGET', KEYS[1], 'fin') ~= '1' and redis.call('HGET', KEYS[1], 'stop') ~= '1' then
+  redis.call('HSET', KEYS[1], 'stop', '1', 'stopr', ARGV[1])
 end
 return 1
 `

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,13 +209,17 @@ func diff(path string, a, b any) []string {
 	return nil
 }
 
-// A post-receive answer's StopUpload ends a running PATCH with the same
-// status and message on tusd and on tusgate. Afterwards they differ as
-// documented: tusd terminates the upload (404), tusgate keeps the bytes it
-// stored and refuses further PATCHes.
+// A post-receive answer's StopUpload ends a running PATCH with the answer's
+// status, body and headers on tusd and on tusgate alike. Afterwards they
+// differ as documented: tusd terminates the upload (404), tusgate keeps the
+// bytes it stored and gives later PATCHes the same answer.
 func TestStopUploadAnswersLikeTusd(t *testing.T) {
+	stop := hooks.HTTPResponse{StatusCode: http.StatusRequestEntityTooLarge, Body: "quota exceeded", Header: map[string]string{"X-Reason": "quota"}}
 	rc := newReceiver(t, func(req hooks.Request, _ int) (int, hooks.Response) {
-		return http.StatusOK, hooks.Response{StopUpload: req.Type == hooks.PostReceive}
+		if req.Type != hooks.PostReceive {
+			return http.StatusOK, hooks.Response{}
+		}
+		return http.StatusOK, hooks.Response{StopUpload: true, HTTPResponse: stop}
 	})
 	tusdBase := testenv.StartTusd(t, "-hooks-http", rc.url+"?from=tusd", "-hooks-enabled-events", "post-receive")
 	dir := t.TempDir()
@@ -231,13 +236,20 @@ func TestStopUploadAnswersLikeTusd(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		_ = s.Send(data[mib/2 : mib])
 		res := s.Wait(t, 2*time.Minute)
-		if res.Err != nil || res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "upload has been stopped by server") {
-			t.Errorf("%s: stopped PATCH → %d %q (%v), want 400 \"upload has been stopped by server\"", name, res.Status, res.Body, res.Err)
+		if res.Err != nil || res.Status != stop.StatusCode || strings.TrimSpace(res.Body) != stop.Body || res.Header.Get("X-Reason") != "quota" {
+			t.Errorf("%s: stopped PATCH → %d %q X-Reason=%q (%v), want the hook's 413 \"quota exceeded\" X-Reason=quota",
+				name, res.Status, res.Body, res.Header.Get("X-Reason"), res.Err)
 		}
 		after[name] = e2e.Head(t, url).StatusCode
 		if name == "tusgate" {
-			if off := e2e.Offset(t, url); off < mib/2 {
+			off := e2e.Offset(t, url)
+			if off < mib/2 {
 				t.Errorf("tusgate kept %d bytes of the stopped upload, want what arrived (at least %d)", off, mib/2)
+			}
+			res, body := do(t, http.MethodPatch, url, http.Header{"Tus-Resumable": {"1.0.0"}, "Content-Type": {"application/offset+octet-stream"},
+				"Upload-Offset": {strconv.FormatInt(off, 10)}}, strings.NewReader("more"))
+			if res.StatusCode != stop.StatusCode || strings.TrimSpace(body) != stop.Body {
+				t.Errorf("tusgate: PATCH after the stop → %d %q, want the hook's answer again", res.StatusCode, body)
 			}
 		}
 	}

@@ -177,8 +177,8 @@ func sameUpload(t *testing.T, got, want *state.Upload) {
 	if got.Finished != want.Finished {
 		t.Errorf("Finished = %v, want %v", got.Finished, want.Finished)
 	}
-	if got.Stopped != want.Stopped {
-		t.Errorf("Stopped = %v, want %v", got.Stopped, want.Stopped)
+	if got.Stopped != want.Stopped || got.StopReason != want.StopReason {
+		t.Errorf("Stopped = %v (%q), want %v (%q)", got.Stopped, got.StopReason, want.Stopped, want.StopReason)
 	}
 	// nil and empty Handle maps are equivalent.
 	if !maps.Equal(got.Handle, want.Handle) {

@@ -42,14 +42,15 @@ func testStop(t *testing.T, h Harness) {
 	u := newUpload(t, baseTime())
 	mustCreate(t, s, u)
 	holder := mustLock(t, l, u.ID)
-	if err := s.Stop(opCtx(t), u.ID); err != nil {
+	if err := s.Stop(opCtx(t), u.ID, `{"Body":"quota"}`); err != nil {
 		t.Fatalf("Stop while another holds the lease: %v", err)
 	}
 	want := u.Clone()
-	want.Stopped = true
+	want.Stopped, want.StopReason = true, `{"Body":"quota"}`
 	sameUpload(t, mustGet(t, s, u.ID), want)
 	commitAndCheck(t, s, holder.Token(), want, state.Change{Offset: 10})
-	if err := s.Stop(opCtx(t), u.ID); err != nil {
+	// The first reason stays.
+	if err := s.Stop(opCtx(t), u.ID, "later"); err != nil {
 		t.Fatalf("Stop of a stopped upload: %v", err)
 	}
 	sameUpload(t, mustGet(t, s, u.ID), want)
@@ -57,11 +58,11 @@ func testStop(t *testing.T, h Harness) {
 	fin := newUpload(t, baseTime())
 	fin.Offset, fin.Length, fin.Finished = 5, 5, true
 	mustCreate(t, s, fin)
-	if err := s.Stop(opCtx(t), fin.ID); err != nil {
+	if err := s.Stop(opCtx(t), fin.ID, ""); err != nil {
 		t.Fatalf("Stop of a finished upload: %v", err)
 	}
 	sameUpload(t, mustGet(t, s, fin.ID), fin)
-	wantErr(t, "Stop of an unknown upload", s.Stop(opCtx(t), newID(t)), state.ErrNotFound)
+	wantErr(t, "Stop of an unknown upload", s.Stop(opCtx(t), newID(t), ""), state.ErrNotFound)
 }
 
 func testPing(t *testing.T, h Harness) {
