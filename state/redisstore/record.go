@@ -94,12 +94,12 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 // decodeRecord is the inverse of encodeRecord.
 func decodeRecord(m map[string]string) (*state.Upload, error) {
 	u := &state.Upload{
-		ID:       m[fID],
-		Metadata: m[fMetadata],
-		Concat:   m[fConcat],
-		Partial:  m[fPartial] == "1",
-		Owner:    m[fOwner],
-		Finished: m[fFinished] == "1",
+		ID:         m[fID],
+		Metadata:   m[fMetadata],
+		Concat:     m[fConcat],
+		Partial:    m[fPartial] == "1",
+		Owner:      m[fOwner],
+		Finished:   m[fFinished] == "1",
 		Stopped:    m[fStopped] == "1",
 		StopReason: m[fReason],
 	}
