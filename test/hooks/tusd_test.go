@@ -21,7 +21,7 @@ import (
 
 // One receiver takes the hooks of tusd v2.9.1 and of tusgate for the same
 // requests (creation, two PATCHes that finish the upload, a termination,
-// a concatenation of two partials),
+// creation with data, a deferred length, a concatenation of two partials),
 // and the payloads must agree field by field. Values that differ by nature
 // are compared by shape: upload IDs (and the paths and URIs naming them),
 // the client's port, the servers' Host. The differences tusgate chose are
@@ -83,6 +83,19 @@ func compareWithTusd(t *testing.T, concat bool, tusdArgs []string, opts e2e.Opti
 		if res, body := do(t, http.MethodDelete, del, nil, nil); res.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE %s → %d %s", del, res.StatusCode, body)
 		}
+		// Creation with data, and a deferred length declared by the PATCH.
+		if res, body := do(t, http.MethodPost, base, http.Header{"Tus-Resumable": {"1.0.0"}, "Upload-Length": {"4"},
+			"Content-Type": {"application/offset+octet-stream"}}, strings.NewReader("data")); res.StatusCode != http.StatusCreated {
+			t.Fatalf("POST with data %s → %d %s", base, res.StatusCode, body)
+		}
+		res, body := do(t, http.MethodPost, base, http.Header{"Tus-Resumable": {"1.0.0"}, "Upload-Defer-Length": {"1"}}, nil)
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("POST deferred %s → %d %s", base, res.StatusCode, body)
+		}
+		if res, body := do(t, http.MethodPatch, res.Header.Get("Location"), http.Header{"Tus-Resumable": {"1.0.0"}, "Upload-Offset": {"0"},
+			"Upload-Length": {"3"}, "Content-Type": {"application/offset+octet-stream"}}, strings.NewReader("abc")); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("PATCH declaring the length %s → %d %s", base, res.StatusCode, body)
+		}
 		if !concat {
 			continue
 		}
@@ -98,8 +111,8 @@ func compareWithTusd(t *testing.T, concat bool, tusdArgs []string, opts e2e.Opti
 			t.Fatalf("final POST %s → %d %s", base, res.StatusCode, body)
 		}
 	}
-	want := map[hooks.Type]int{hooks.PreCreate: 2, hooks.PostCreate: 2, hooks.PostReceive: 2, hooks.PreFinish: 1,
-		hooks.PostFinish: 1, hooks.PreTerminate: 1, hooks.PostTerminate: 1}
+	want := map[hooks.Type]int{hooks.PreCreate: 4, hooks.PostCreate: 4, hooks.PostReceive: 4, hooks.PreFinish: 3,
+		hooks.PostFinish: 3, hooks.PreTerminate: 1, hooks.PostTerminate: 1}
 	if concat {
 		for typ, n := range map[hooks.Type]int{hooks.PreCreate: 3, hooks.PostCreate: 3, hooks.PostReceive: 2, hooks.PreFinish: 3, hooks.PostFinish: 3} {
 			want[typ] += n
@@ -154,7 +167,7 @@ func upload(ev map[string]any) map[string]any {
 func sortEvents(evs []map[string]any) {
 	key := func(ev map[string]any) string {
 		u := upload(ev)
-		return fmt.Sprintf("%020v/%020v/%v/%v", u["Size"], u["Offset"], u["IsPartial"], u["IsFinal"])
+		return fmt.Sprintf("%020v/%020v/%v/%v/%v", u["Size"], u["Offset"], u["SizeIsDeferred"], u["IsPartial"], u["IsFinal"])
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return key(evs[i]) < key(evs[j]) })
 }
