@@ -56,6 +56,7 @@ type Config struct {
 	HooksTimeout        time.Duration
 	HooksAccessCacheTTL time.Duration
 	HooksSizeLimit      int64
+	HooksProgress       time.Duration
 	LeaseTTL            time.Duration
 	Retention           time.Duration
 	MemoryBudget        int64
@@ -178,6 +179,7 @@ func settings() []setting {
 		{"hooks-http-forward-headers", "", "client request headers also set on the call to the receiver", listInto(func(c *Config) *[]string { return &c.HooksForwardHeaders })},
 		{"hooks-hidden-headers", "Authorization,Cookie,Proxy-Authorization", "client request headers never put into hook events", listInto(func(c *Config) *[]string { return &c.HooksHiddenHeaders })},
 		{"hooks-access-cache-ttl", "5s", "how long a pre-access answer is reused for the same credentials, upload and method", durationInto(func(c *Config) *time.Duration { return &c.HooksAccessCacheTTL }, false)},
+		{"hooks-progress-interval", "1s", "most frequent post-receive events of one running upload body (tusd's -progress-hooks-interval)", durationInto(func(c *Config) *time.Duration { return &c.HooksProgress }, false)},
 		{"hooks-timeout", "15s", "how long a hook receiver has to answer", durationInto(func(c *Config) *time.Duration { return &c.HooksTimeout }, false)},
 		{"hooks-size-limit", "5KiB", "largest hook receiver answer", func(c *Config, v string) error {
 			n, err := parseSize(v)

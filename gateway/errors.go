@@ -36,6 +36,9 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	errShuttingDown        = errors.New("server shutting down; bytes received so far were stored")
 	errNotImplemented      = errors.New("not supported by the configured storage")
+	// errStopped is tusd's message, word for word, once a hook's
+	// StopUpload stopped an upload (answered as a hook rejection, 400).
+	errStopped = errors.New("upload has been stopped by server")
 )
 
 // protoError is a protocol error with the detail a client may read. Its

@@ -177,6 +177,12 @@ func (g *Gateway) post(c echo.Context) error {
 	if res.RejectUpload {
 		return reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
 	}
+	if res.ChangeFileInfo.Storage != nil {
+		// Where bytes go follows from the upload ID (choose it with
+		// ChangeFileInfo.ID): a receiver-chosen path or key could point
+		// outside the store or at another upload's object.
+		g.log.WarnContext(ctx, "pre-create hook: ChangeFileInfo.Storage is not supported and was ignored", "id", u.ID)
+	}
 	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
 		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
 			return err
@@ -305,11 +311,7 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body 
 	}
 	var err error
 	if body {
-		before := u.Offset
 		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
-		if u.Offset > before {
-			g.postHook(ctx, hooks.PostReceive, u)
-		}
 	}
 	// As in patch: finishing outlives a client that hung up.
 	if ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token()); err == nil {
@@ -416,6 +418,9 @@ func (g *Gateway) patch(c echo.Context) error {
 	if u.Final() {
 		return protoErr(errForbidden, "a final upload cannot be patched")
 	}
+	if u.Stopped {
+		return stoppedError(u)
+	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
@@ -425,11 +430,7 @@ func (g *Gateway) patch(c echo.Context) error {
 			return err
 		}
 	}
-	before := u.Offset
 	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
-	if u.Offset > before {
-		g.postHook(ctx, hooks.PostReceive, u)
-	}
 	// A body cut short may still have completed the upload (413 after the
 	// exact length), so finishing does not depend on werr. Like the write,
 	// it outlives a client that hung up: a takeover or disconnect cancels

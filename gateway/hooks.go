@@ -36,6 +36,9 @@ type Hooks struct {
 	// answers (defaults DefaultAccessCacheTTL, DefaultAccessCacheSize).
 	AccessCacheTTL  time.Duration
 	AccessCacheSize int
+	// ProgressInterval spaces the post-receive events of one running body
+	// (default DefaultProgressInterval).
+	ProgressInterval time.Duration
 }
 
 // DefaultHiddenHeaders keep credentials out of hook receivers.
@@ -76,17 +79,20 @@ func withRequest(ctx context.Context, r *http.Request) context.Context {
 }
 
 // hookEvent describes u, and the client request ctx carries, the way tusd does.
-func (g *Gateway) hookEvent(ctx context.Context, u *state.Upload) hooks.Event {
+// Before creation the upload has no storage yet (tusd sends none either).
+func (g *Gateway) hookEvent(ctx context.Context, t hooks.Type, u *state.Upload) hooks.Event {
 	md, _ := parseMetadata(u.Metadata) // validated at creation
 	ev := hooks.Event{Upload: hooks.Upload{
 		ID: u.ID, Size: max(u.Length, 0), SizeIsDeferred: u.DeferLength(), Offset: u.Offset,
 		MetaData: md, IsPartial: u.Partial, IsFinal: u.Final(), PartialUploads: u.Partials,
 	}}
-	if s, ok := backends.As[storageDescriber](g.backend); ok {
+	if s, ok := backends.As[storageDescriber](g.backend); ok && t != hooks.PreCreate {
 		ev.Upload.Storage = s.StorageInfo(u)
 	}
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
 		hdr := r.Header.Clone()
+		// Go moves Host out of the header map; tusd puts it back.
+		hdr.Set("Host", r.Host)
 		for _, k := range g.hiddenHeaders() {
 			hdr.Del(k)
 		}
@@ -103,7 +109,9 @@ func (g *Gateway) hiddenHeaders() []string {
 }
 
 // storageDescriber is the optional ability to say where an upload's bytes
-// are, for hook events (tusd's Upload.Storage).
+// are, for hook events (tusd's Upload.Storage): filestore, s3store and
+// azblobstore implement it with tusd's keys. A new backend should too (GCS:
+// tusd's gcsstore sends {"Type": "gcsstore", "Bucket", "Key"}).
 type storageDescriber interface {
 	StorageInfo(u *state.Upload) map[string]string
 }
@@ -114,7 +122,7 @@ func (g *Gateway) preHook(ctx context.Context, t hooks.Type, u *state.Upload) (h
 	if !g.hookOn(t) {
 		return hooks.Response{}, nil
 	}
-	res, err := g.cfg.Hooks.Receiver.Invoke(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, u)})
+	res, err := g.cfg.Hooks.Receiver.Invoke(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, t, u)})
 	outcome := "allowed"
 	switch {
 	case err != nil:
@@ -136,7 +144,7 @@ func (g *Gateway) postHook(ctx context.Context, t hooks.Type, u *state.Upload) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := g.cfg.Hooks.Poster.Post(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, u)}); err != nil {
+	if err := g.cfg.Hooks.Poster.Post(ctx, hooks.Request{Type: t, Event: g.hookEvent(ctx, t, u)}); err != nil {
 		g.metrics.hooks.WithLabelValues(string(t), "failed").Inc()
 		g.log.ErrorContext(ctx, "hook event lost", "event", string(t), "id", u.ID, "err", err)
 		return

@@ -143,6 +143,8 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 
 	start := u.Offset
+	progress := g.receiveEvents(ctx, u)
+	defer progress.done(u)
 	var pending backends.Progress
 	pendingAny := false
 	commit := func(cctx context.Context, p backends.Progress) error {
@@ -157,6 +159,9 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			// tail) would stay in the bucket for good. After an ambiguous
 			// failure it stays; the commit may have applied.
 			g.discard(context.WithoutCancel(cctx), u, p)
+		}
+		if err == nil {
+			progress.committed(u)
 		}
 		return err
 	}
@@ -184,7 +189,7 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 	g.metrics.bytes.Add(float64(u.Offset - start))
 	if err != nil {
-		return fmt.Errorf("write upload %s: %w", u.ID, err)
+		return g.stoppedOr(ctx, u.ID, fmt.Errorf("write upload %s: %w", u.ID, err))
 	}
 	return nil
 }
@@ -230,12 +235,8 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 	}
 	// pre-finish holds the lock while the receiver answers: the upload
 	// must not change between its approval and the assembly.
-	res, err := g.preHook(ctx, hooks.PreFinish, u)
-	if err != nil {
+	if err := g.approveFinish(ctx, u); err != nil {
 		return err
-	}
-	if s := res.HTTPResponse.StatusCode; s >= 400 {
-		return reject(hooks.PreFinish, res.HTTPResponse, s, "upload completion has been refused by the server")
 	}
 	parts, err := g.store.Parts(ctx, u.ID)
 	if err != nil {
@@ -251,6 +252,19 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 	g.metrics.finished.Inc()
 	g.postHook(ctx, hooks.PostFinish, u)
 	g.log.InfoContext(ctx, "upload finished", "id", u.ID, "size", u.Length)
+	return nil
+}
+
+// approveFinish asks pre-finish about completing u; a status of 400 or more
+// in the answer refuses it, and u stays complete but unfinished.
+func (g *Gateway) approveFinish(ctx context.Context, u *state.Upload) error {
+	res, err := g.preHook(ctx, hooks.PreFinish, u)
+	if err != nil {
+		return err
+	}
+	if s := res.HTTPResponse.StatusCode; s >= 400 {
+		return reject(hooks.PreFinish, res.HTTPResponse, s, "upload completion has been refused by the server")
+	}
 	return nil
 }
 
@@ -305,6 +319,13 @@ func (g *Gateway) concatLocked(ctx context.Context, u *state.Upload, tok state.T
 	}
 	final := u.Clone()
 	final.Length = total
+	// A final upload is approved like any other, as whole (tusd asks
+	// pre-finish for finals too).
+	approve := final.Clone()
+	approve.Offset = total
+	if err := g.approveFinish(ctx, approve); err != nil {
+		return err
+	}
 	if err := g.concater.Concat(ctx, final, partials); err != nil {
 		return fmt.Errorf("concatenate into %s: %w", u.ID, err)
 	}

@@ -23,6 +23,7 @@ type Dispatcher struct {
 	log      *slog.Logger
 	opts     DispatchOptions
 	wake     chan struct{}
+	stopper  Stopper
 }
 
 // DispatchOptions tune a Dispatcher; zero values select the defaults.
@@ -68,6 +69,10 @@ func NewDispatcher(q state.Queue, r Receiver, log *slog.Logger, opts DispatchOpt
 	}
 	return &Dispatcher{queue: q, receiver: r, log: log, opts: opts, wake: make(chan struct{}, 1)}
 }
+
+// OnStop makes the dispatcher act on StopUpload in post-receive answers by
+// calling s. Call it before Run.
+func (d *Dispatcher) OnStop(s Stopper) { d.stopper = s }
 
 // Post queues req for delivery. It costs one state-store write; the client
 // never waits on the receiver.
@@ -131,7 +136,14 @@ func (d *Dispatcher) deliver(ctx context.Context, m state.Message) {
 		_ = d.queue.Ack(ctx, m.ID)
 		return
 	}
-	_, err := d.receiver.Invoke(ctx, req)
+	res, err := d.receiver.Invoke(ctx, req)
+	if err == nil && res.StopUpload && req.Type == PostReceive && d.stopper != nil {
+		// A stop that did not take is a failed delivery: the event is
+		// retried, and the receiver asked again.
+		if serr := d.stopper.StopUpload(ctx, req.Event.Upload.ID, res.HTTPResponse); serr != nil {
+			err = fmt.Errorf("StopUpload: %w", serr)
+		}
+	}
 	switch {
 	case err == nil:
 		if aerr := d.queue.Ack(ctx, m.ID); aerr != nil {

@@ -56,3 +56,65 @@ func TestDispatcherRetriesUntilDelivered(t *testing.T) {
 		t.Fatalf("queue after delivery: %d messages, %v", len(msgs), err)
 	}
 }
+
+type stopperFunc func(ctx context.Context, id string, resp HTTPResponse) error
+
+func (f stopperFunc) StopUpload(ctx context.Context, id string, resp HTTPResponse) error {
+	return f(ctx, id, resp)
+}
+
+// StopUpload in a post-receive answer reaches the Stopper with the
+// answer's HTTPResponse; a stop that
+// fails counts as a failed delivery, so the event is retried. The answer
+// to other events is not acted on.
+func TestDispatcherStopsUploadsOnPostReceiveAnswers(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r := ReceiverFunc(func(_ context.Context, req Request) (Response, error) {
+		return Response{StopUpload: true, HTTPResponse: HTTPResponse{Body: "quota"}}, nil
+	})
+	var mu sync.Mutex
+	stops := map[string]int{}
+	stopped := make(chan string, 4)
+	d := NewDispatcher(st, r, nil, DispatchOptions{Poll: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	d.OnStop(stopperFunc(func(_ context.Context, id string, resp HTTPResponse) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if resp.Body != "quota" {
+			t.Errorf("stop of %s carries %+v, want the answer's HTTPResponse", id, resp)
+		}
+		stops[id]++
+		if stops[id] == 1 {
+			return errors.New("state store unreachable")
+		}
+		stopped <- id
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	for _, req := range []Request{
+		{Type: PostFinish, Event: Event{Upload: Upload{ID: "finished"}}},
+		{Type: PostReceive, Event: Event{Upload: Upload{ID: "running", Offset: 3}}},
+	} {
+		if err := d.Post(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case id := <-stopped:
+		if id != "running" {
+			t.Fatalf("stopped %q, want the post-receive upload", id)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the upload was never stopped")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if stops["running"] != 2 || stops["finished"] != 0 {
+		t.Fatalf("stop calls %v, want running twice (one failure, one retry) and never for post-finish", stops)
+	}
+}

@@ -132,6 +132,13 @@ type Receiver interface {
 	Invoke(ctx context.Context, req Request) (Response, error)
 }
 
+// Stopper stops a running upload wherever it is being written (the
+// gateway). A Dispatcher calls it for a post-receive answer's StopUpload,
+// with the answer's HTTPResponse for the client.
+type Stopper interface {
+	StopUpload(ctx context.Context, id string, resp HTTPResponse) error
+}
+
 // ReceiverFunc adapts a function to Receiver.
 type ReceiverFunc func(ctx context.Context, req Request) (Response, error)
 

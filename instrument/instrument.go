@@ -41,7 +41,7 @@ type Metrics struct {
 
 var (
 	backendOps = []string{"create", "write", "finish", "delete", "concat", "read", "discard", "ping"}
-	stateOps   = []string{"create", "get", "parts", "commit", "delete", "expired", "ping"}
+	stateOps   = []string{"create", "get", "parts", "commit", "delete", "stop", "expired", "ping"}
 	lockResult = []string{"acquired", "timeout", "error"}
 )
 

@@ -73,6 +73,12 @@ func (s *store) Delete(ctx context.Context, id string, tok state.Token) (err err
 	return s.next.Delete(ctx, id, tok)
 }
 
+func (s *store) Stop(ctx context.Context, id, reason string) (err error) {
+	ctx, done := s.start(ctx, "stop", id)
+	defer func() { done(err) }()
+	return s.next.Stop(ctx, id, reason)
+}
+
 func (s *store) Expired(ctx context.Context, now time.Time, limit int) (ids []string, err error) {
 	ctx, done := s.start(ctx, "expired", "")
 	defer func() { done(err) }()

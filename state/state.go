@@ -34,6 +34,9 @@ var (
 	ErrNotApplied = errors.New("commit surely not applied")
 )
 
+// MaxStopReason bounds the note Store.Stop keeps.
+const MaxStopReason = 8 << 10
+
 // TerminatedAt is the expiry that marks an upload for removal: termination
 // commits it before anything is deleted, so a removal cut short by a crash
 // is completed by the sweeper. Expired returns such uploads even when they
@@ -70,6 +73,12 @@ type Upload struct {
 	ExpiresAt time.Time
 	// Finished is set once the backend has assembled the complete object.
 	Finished bool
+	// Stopped is set by Store.Stop (a hook's StopUpload): the upload
+	// takes no more bytes. What it holds is kept.
+	Stopped bool
+	// StopReason is the caller's note kept with the mark (the hook's
+	// answer for the client); opaque to stores.
+	StopReason string
 	// Handle holds backend-owned values (multipart upload ID, object key,
 	// tail pointer, part size, ...). Only the backend interprets them.
 	Handle map[string]string
@@ -194,6 +203,13 @@ type Store interface {
 	Commit(ctx context.Context, id string, tok Token, expect int64, ch Change) error
 	// Delete removes the record and its manifest if tok is current.
 	Delete(ctx context.Context, id string, tok Token) error
+	// Stop marks an unfinished upload Stopped, without the lock: it is
+	// called by whoever learns of the stop (a hook dispatcher on any
+	// process), while the upload's writer may be streaming. The writer
+	// finds the mark when it is asked to release and answers accordingly.
+	// reason (at most MaxStopReason bytes) is kept with the first mark. A
+	// finished upload is left as it is; an unknown one is ErrNotFound.
+	Stop(ctx context.Context, id, reason string) error
 	// Expired returns up to limit IDs of unfinished uploads whose expiry is
 	// before now, and of uploads marked Terminated, found through an index
 	// (never a scan of all records).

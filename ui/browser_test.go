@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -24,25 +23,14 @@ import (
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/gateway"
 	"github.com/tusgate/tusgate/state/boltstore"
+	"github.com/tusgate/tusgate/test/testenv"
 	"github.com/tusgate/tusgate/ui"
 )
 
 // chromiumPath finds Debian's chromium (TUSGATE_TEST_CHROMIUM overrides).
-// Without it the test skips, or fails under TUSGATE_REQUIRE_SERVICES=1.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("TUSGATE_TEST_CHROMIUM")
-	if p == "" {
-		p, _ = exec.LookPath("chromium")
-	}
-	if p == "" {
-		const msg = "chromium not found (apt-get install chromium, or set TUSGATE_TEST_CHROMIUM)"
-		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip(msg)
-	}
-	return p
+	return testenv.Binary(t, "TUSGATE_TEST_CHROMIUM", "chromium", "apt-get install chromium")
 }
 
 // holdPatches holds every PATCH at or past offset hold while armed, until

@@ -24,6 +24,7 @@ import (
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/multipart"
+	"github.com/tusgate/tusgate/state"
 )
 
 // Store is the Azure backend. It implements backends.Backend, Concater,
@@ -191,6 +192,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases nothing: the SDK client holds no resources needing it.
 func (s *Store) Close() error { return nil }
+
+// StorageInfo says where u's blob is, with the keys of tusd's azurestore,
+// for hook events.
+func (s *Store) StorageInfo(u *state.Upload) map[string]string {
+	return map[string]string{"Type": "azurestore", "Container": s.d.cfg.Container, "Key": s.ObjectKey(u)}
+}
 
 // Capabilities adds to the engine's: SAS downloads and server-side copies
 // need the account key; staged blocks live 7 days.

@@ -264,3 +264,19 @@ func TestConcatCopiesServerSide(t *testing.T) {
 		t.Fatalf("final blob: %d bytes (%v), want %d", len(got), err, len(want))
 	}
 }
+
+// Hook events name the blob with tusd's azurestore keys.
+func TestStorageInfoNamesContainerAndKey(t *testing.T) {
+	cfg := testConfig(t)
+	s := newStore(t, cfg, nil)
+	u := &state.Upload{ID: "storageinfo1", Length: 3}
+	h, err := s.Create(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Handle = h
+	info := s.StorageInfo(u)
+	if info["Type"] != "azurestore" || info["Container"] != cfg.Container || info["Key"] != cfg.Prefix+"storageinfo1" || len(info) != 3 {
+		t.Fatalf("StorageInfo = %v, want azurestore, container %q, key %q", info, cfg.Container, cfg.Prefix+"storageinfo1")
+	}
+}

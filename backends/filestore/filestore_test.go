@@ -237,3 +237,20 @@ func TestWriteRefusesAFileShorterThanTheOffset(t *testing.T) {
 		t.Fatalf("Write: %v, want backends.ErrNotFound", err)
 	}
 }
+
+// Hook events name the data file with tusd's filestore keys.
+func TestStorageInfoNamesTheDataFile(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, filestore.Options{})
+	r := create(t, s, "ef0123456789abcdef0123456789abcd", 3)
+	if err := s.Write(t.Context(), r.u.Clone(), bytes.NewReader([]byte("xyz")), r.commit); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	info := s.StorageInfo(r.u)
+	if info["Type"] != "filestore" || len(info) != 2 {
+		t.Fatalf("StorageInfo = %v, want Type filestore and Path", info)
+	}
+	if got, err := os.ReadFile(info["Path"]); err != nil || string(got) != "xyz" {
+		t.Fatalf("Path %q holds %q (%v), want the upload's bytes", info["Path"], got, err)
+	}
+}

@@ -196,6 +196,17 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases nothing: files are opened per call.
 func (s *Store) Close() error { return nil }
 
+// StorageInfo says where u's file is, as tusd's filestore does (which
+// also names an .info file; tusgate keeps that in the state store), for
+// hook events.
+func (s *Store) StorageInfo(u *state.Upload) map[string]string {
+	p, err := s.path(u.ID)
+	if err != nil {
+		return nil
+	}
+	return map[string]string{"Type": "filestore", "Path": p}
+}
+
 // syncDir makes directory entries (new files, new subdirectories) durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

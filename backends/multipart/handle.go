@@ -90,6 +90,10 @@ func (e *Engine) HandleOf(u *state.Upload) Handle {
 	return h
 }
 
+// ObjectKey is the name of u's object (prefix + ID unless the handle
+// names another), for drivers that describe where an upload is.
+func (e *Engine) ObjectKey(u *state.Upload) string { return e.HandleOf(u).Key }
+
 // Check validates what Write and Finish rely on: the tail starts at a part
 // boundary and is shorter than that part, and only a complete upload ends
 // elsewhere than a part boundary.

@@ -214,6 +214,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases nothing: the SDK client holds no resources needing it.
 func (s *Store) Close() error { return nil }
 
+// StorageInfo says where u's object is, with the keys of tusd's s3store,
+// for hook events.
+func (s *Store) StorageInfo(u *state.Upload) map[string]string {
+	return map[string]string{"Type": "s3store", "Bucket": s.d.cfg.Bucket, "Key": s.ObjectKey(u)}
+}
+
 // Capabilities adds presigned downloads (SigV4 needs nothing more) to the
 // engine's.
 func (s *Store) Capabilities() backends.Capabilities {

@@ -495,3 +495,20 @@ func TestReadErrorWithTheBytesThatFillAPart(t *testing.T) {
 		t.Fatal("object differs")
 	}
 }
+
+// Hook events name the object with tusd's s3store keys; the key is where
+// the finished object is.
+func TestStorageInfoNamesBucketAndKey(t *testing.T) {
+	cfg := testConfig(t)
+	s := newStore(t, cfg, nil)
+	m := newMemUpload(t, s, "storageinfo1", 3, "")
+	m.write(t, s, []byte("xyz"))
+	m.finish(t, s)
+	info := s.StorageInfo(m.get())
+	if info["Type"] != "s3store" || info["Bucket"] != cfg.Bucket || info["Key"] != cfg.Prefix+"storageinfo1" || len(info) != 3 {
+		t.Fatalf("StorageInfo = %v, want s3store, bucket %q, key %q", info, cfg.Bucket, cfg.Prefix+"storageinfo1")
+	}
+	if got := getObject(t, s, info["Key"]); string(got) != "xyz" {
+		t.Fatalf("object at Key holds %q", got)
+	}
+}

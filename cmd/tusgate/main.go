@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	hk, err := openHooks(bg, cfg, st, log)
+	hk, disp, err := openHooks(cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		instrument.Backend(be, scheme(cfg.Store), im, tp))
 	if err != nil {
 		return err
+	}
+	if disp != nil {
+		// post-receive answers may stop an upload, which the gateway does.
+		disp.OnStop(gw)
+		go disp.Run(bg)
 	}
 	mux := http.NewServeMux()
 	// Operator endpoints go on their own listener when one is configured,

@@ -137,16 +137,16 @@ func redact(raw string) string {
 	return u.Redacted()
 }
 
-// openHooks connects the hook receiver of --hooks-http and starts the
-// delivery of queued post-* events, which every replica drains from the
-// state store's queue.
-func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.Logger) (gateway.Hooks, error) {
+// openHooks connects the hook receiver of --hooks-http. The dispatcher it
+// returns (nil without hooks) delivers queued post-* events, which every
+// replica drains from the state store's queue, once the caller runs it.
+func openHooks(cfg config.Config, st stateStore, log *slog.Logger) (gateway.Hooks, *hooks.Dispatcher, error) {
 	if cfg.HooksHTTP == "" {
-		return gateway.Hooks{}, nil
+		return gateway.Hooks{}, nil, nil
 	}
 	q, ok := st.store.(state.Queue)
 	if !ok {
-		return gateway.Hooks{}, fmt.Errorf("--hooks-http: the state store %s keeps no queue", redact(cfg.State))
+		return gateway.Hooks{}, nil, fmt.Errorf("--hooks-http: the state store %s keeps no queue", redact(cfg.State))
 	}
 	recv := &hooks.HTTPReceiver{
 		Endpoint: cfg.HooksHTTP, Timeout: cfg.HooksTimeout, SizeLimit: cfg.HooksSizeLimit,
@@ -155,9 +155,8 @@ func openHooks(ctx context.Context, cfg config.Config, st stateStore, log *slog.
 	// A claimed event stays hidden from other replicas a little longer than
 	// one delivery may take.
 	disp := hooks.NewDispatcher(q, recv, log, hooks.DispatchOptions{Hide: 2*cfg.HooksTimeout + 5*time.Second})
-	go disp.Run(ctx)
 	return gateway.Hooks{Receiver: recv, Poster: disp, Enabled: cfg.HooksEnabledEvents, HiddenHeaders: cfg.HooksHiddenHeaders,
-		AccessCacheTTL: cfg.HooksAccessCacheTTL}, nil
+		AccessCacheTTL: cfg.HooksAccessCacheTTL, ProgressInterval: cfg.HooksProgress}, disp, nil
 }
 
 // openAuth sets up JWT authentication when a key source is configured.

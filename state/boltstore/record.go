@@ -24,6 +24,8 @@ type record struct {
 	CreatedAt time.Time         `json:"ct,omitzero"`
 	ExpiresAt time.Time         `json:"ex,omitzero"`
 	Finished  bool              `json:"f,omitempty"`
+	Stopped   bool              `json:"st,omitempty"`
+	Reason    string            `json:"sr,omitempty"`
 	Handle    map[string]string `json:"h,omitempty"`
 }
 
@@ -39,6 +41,8 @@ func encodeUpload(u *state.Upload) ([]byte, error) {
 		CreatedAt: utc(u.CreatedAt),
 		ExpiresAt: utc(u.ExpiresAt),
 		Finished:  u.Finished,
+		Stopped:   u.Stopped,
+		Reason:    u.StopReason,
 		Handle:    u.Handle,
 	}
 	b, err := json.Marshal(&r)
@@ -54,18 +58,20 @@ func decodeUpload(id string, b []byte) (*state.Upload, error) {
 		return nil, fmt.Errorf("decode upload %s: %w", id, err)
 	}
 	return &state.Upload{
-		ID:        id,
-		Length:    r.Length,
-		Offset:    r.Offset,
-		Metadata:  string(r.Metadata),
-		Concat:    string(r.Concat),
-		Partial:   r.Partial,
-		Partials:  r.Partials,
-		Owner:     r.Owner,
-		CreatedAt: r.CreatedAt,
-		ExpiresAt: r.ExpiresAt,
-		Finished:  r.Finished,
-		Handle:    r.Handle,
+		ID:         id,
+		Length:     r.Length,
+		Offset:     r.Offset,
+		Metadata:   string(r.Metadata),
+		Concat:     string(r.Concat),
+		Partial:    r.Partial,
+		Partials:   r.Partials,
+		Owner:      r.Owner,
+		CreatedAt:  r.CreatedAt,
+		ExpiresAt:  r.ExpiresAt,
+		Finished:   r.Finished,
+		Stopped:    r.Stopped,
+		StopReason: r.Reason,
+		Handle:     r.Handle,
 	}, nil
 }
 

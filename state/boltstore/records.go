@@ -185,6 +185,29 @@ func (s *Store) Delete(ctx context.Context, id string, tok state.Token) error {
 	})
 }
 
+// Stop marks an unfinished upload stopped; it needs no lease (see
+// state.Store).
+func (s *Store) Stop(ctx context.Context, id, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(reason) > state.MaxStopReason {
+		return fmt.Errorf("boltstore: stop %s: reason longer than %d bytes", id, state.MaxStopReason)
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		u, err := loadUpload(tx, id)
+		if err != nil || u.Finished || u.Stopped {
+			return err
+		}
+		u.Stopped, u.StopReason = true, reason
+		val, err := encodeUpload(u)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUploads).Put([]byte(id), val)
+	})
+}
+
 // Expired walks the expiry index from the earliest entry; it never scans the
 // records.
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]string, error) {

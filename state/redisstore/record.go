@@ -27,6 +27,8 @@ const (
 	fCreated  = "created"
 	fExpires  = "exp"
 	fFinished = "fin"
+	fStopped  = "stop"
+	fReason   = "stopr"
 	handlePfx = "h:"
 )
 
@@ -78,6 +80,8 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 		fCreated, timeField(u.CreatedAt),
 		fExpires, timeField(u.ExpiresAt),
 		fFinished, boolField(u.Finished),
+		fStopped, boolField(u.Stopped),
+		fReason, u.StopReason,
 	}
 	for _, k := range sortedKeys(u.Handle) {
 		if v := u.Handle[k]; v != "" {
@@ -90,12 +94,14 @@ func encodeRecord(u *state.Upload) ([]any, error) {
 // decodeRecord is the inverse of encodeRecord.
 func decodeRecord(m map[string]string) (*state.Upload, error) {
 	u := &state.Upload{
-		ID:       m[fID],
-		Metadata: m[fMetadata],
-		Concat:   m[fConcat],
-		Partial:  m[fPartial] == "1",
-		Owner:    m[fOwner],
-		Finished: m[fFinished] == "1",
+		ID:         m[fID],
+		Metadata:   m[fMetadata],
+		Concat:     m[fConcat],
+		Partial:    m[fPartial] == "1",
+		Owner:      m[fOwner],
+		Finished:   m[fFinished] == "1",
+		Stopped:    m[fStopped] == "1",
+		StopReason: m[fReason],
 	}
 	var err error
 	if u.Length, err = strconv.ParseInt(m[fLength], 10, 64); err != nil {

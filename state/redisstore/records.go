@@ -182,6 +182,22 @@ func (s *Store) Delete(ctx context.Context, id string, tok state.Token) error {
 	return nil
 }
 
+// Stop marks an unfinished upload stopped; it needs no lease (see
+// state.Store).
+func (s *Store) Stop(ctx context.Context, id, reason string) error {
+	if !validID(id) {
+		return invalidID(id)
+	}
+	if len(reason) > state.MaxStopReason {
+		return fmt.Errorf("redisstore: stop %s: reason longer than %d bytes", id, state.MaxStopReason)
+	}
+	res, err := s.scripts.stop.Run(ctx, s.client, []string{s.keysFor(id).record}, reason).Int64()
+	if err != nil {
+		return s.fail("stop "+id, err)
+	}
+	return scriptResult("stop "+id, res)
+}
+
 // runIndexed runs a record script and, when index carries an expiry, adds
 // the upload to the expiry index in the same round trip. ZADD LT only ever
 // moves an entry earlier, so an index write whose script was refused does

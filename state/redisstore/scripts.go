@@ -107,6 +107,17 @@ redis.call('PEXPIRE', KEYS[4], ARGV[2])
 return 1
 `
 
+// stopSrc marks an unfinished record stopped, with the reason of the first
+// stop; it needs no lock (see state.Store.Stop). HSET keeps the record's TTL.
+// KEYS: record. ARGV: reason.
+const stopSrc = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[1], 'fin') ~= '1' and redis.call('HGET', KEYS[1], 'stop') ~= '1' then
+  redis.call('HSET', KEYS[1], 'stop', '1', 'stopr', ARGV[1])
+end
+return 1
+`
+
 // lockSrc grants the lock with a new fencing token (returned as an
 // integer, stored as "TOKEN:INSTANCE"), or returns the holder's lock value
 // (a string) when it is held, then optionally marks that someone waits and
@@ -179,7 +190,7 @@ return 0
 // scripts are the compiled scripts of one Store; EVALSHA with an EVAL
 // fallback when the server's script cache is empty (after a restart).
 type scripts struct {
-	create, commit, delete, lock, renew, unlock, breakLock, live *redis.Script
+	create, commit, delete, stop, lock, renew, unlock, breakLock, live *redis.Script
 }
 
 func newScripts() scripts {
@@ -187,6 +198,7 @@ func newScripts() scripts {
 		create:    redis.NewScript(createSrc),
 		commit:    redis.NewScript(commitSrc),
 		delete:    redis.NewScript(deleteSrc),
+		stop:      redis.NewScript(stopSrc),
 		lock:      redis.NewScript(lockSrc),
 		renew:     redis.NewScript(renewSrc),
 		unlock:    redis.NewScript(unlockSrc),

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -148,58 +147,9 @@ func startS3Replicas(t *testing.T) []string {
 	return urls
 }
 
-// tusdBinary finds tusd v2.9.1: TUSGATE_TEST_TUSD, else tusd on PATH. Tests
-// that need it skip without it, and fail when TUSGATE_REQUIRE_SERVICES=1.
-func tusdBinary(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("TUSGATE_TEST_TUSD")
-	if p == "" {
-		p, _ = exec.LookPath("tusd")
-	}
-	if p == "" {
-		const msg = "tusd not found (set TUSGATE_TEST_TUSD or `go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1`)"
-		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
 func startTusd(t *testing.T) []string {
 	t.Helper()
-	bin := tusdBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", port, "-base-path", "/files/",
-		"-upload-dir", filepath.Join(t.TempDir(), "tusd"), "-show-greeting=false")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start tusd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("tusd output:\n%s", logs.String())
-		}
-	})
-	base := "http://127.0.0.1:" + port + "/files/"
-	e2e.Eventually(t, e2e.StartDeadline, "tusd to answer OPTIONS", func() bool {
-		req, _ := http.NewRequest(http.MethodOptions, base, nil)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode < 300
-	})
-	return []string{base}
+	return []string{testenv.StartTusd(t)}
 }
 
 // run is one `tusgate` client invocation.

@@ -17,11 +17,14 @@ import (
 // receiver is a hook receiver: it records every request it is sent,
 // raw and decoded, and answers with what answer returns for it.
 type receiver struct {
-	t      *testing.T
-	url    string
-	mu     sync.Mutex
-	got    []hooks.Request
-	raw    []map[string]any
+	t   *testing.T
+	url string
+	mu  sync.Mutex
+	got []hooks.Request
+	raw []map[string]any
+	// from is each accepted request's "from" query parameter, which tells
+	// the servers sharing this receiver apart.
+	from   []string
 	answer func(req hooks.Request, attempt int) (status int, res hooks.Response)
 	tries  map[string]int
 }
@@ -56,6 +59,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if status == http.StatusOK {
 		rc.got = append(rc.got, req)
 		rc.raw = append(rc.raw, raw)
+		rc.from = append(rc.from, r.URL.Query().Get("from"))
 	}
 	rc.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

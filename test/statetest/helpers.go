@@ -177,6 +177,9 @@ func sameUpload(t *testing.T, got, want *state.Upload) {
 	if got.Finished != want.Finished {
 		t.Errorf("Finished = %v, want %v", got.Finished, want.Finished)
 	}
+	if got.Stopped != want.Stopped || got.StopReason != want.StopReason {
+		t.Errorf("Stopped = %v (%q), want %v (%q)", got.Stopped, got.StopReason, want.Stopped, want.StopReason)
+	}
 	// nil and empty Handle maps are equivalent.
 	if !maps.Equal(got.Handle, want.Handle) {
 		t.Errorf("Handle = %v, want %v", got.Handle, want.Handle)

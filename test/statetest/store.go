@@ -31,6 +31,38 @@ var storeTests = []suiteTest{
 	{name: "ExpiredReturnsTerminatedEvenWhenFinished", run: testExpiredTerminated},
 	{name: "GetReportsLockedWhileLeaseHeld", run: testLockedHint},
 	{name: "ConcurrentCommitsLoseNoUpdate", run: testConcurrentCommits},
+	{name: "StopMarksUnfinishedUploadWhileAnotherHoldsTheLease", run: testStop},
+}
+
+// testStop: Stop needs no lease (the holder may be streaming), keeps
+// everything else of the record, survives the holder's commits, leaves a
+// finished upload alone and reports an unknown one.
+func testStop(t *testing.T, h Harness) {
+	s, l := h.New(t)
+	u := newUpload(t, baseTime())
+	mustCreate(t, s, u)
+	holder := mustLock(t, l, u.ID)
+	if err := s.Stop(opCtx(t), u.ID, `{"Body":"quota"}`); err != nil {
+		t.Fatalf("Stop while another holds the lease: %v", err)
+	}
+	want := u.Clone()
+	want.Stopped, want.StopReason = true, `{"Body":"quota"}`
+	sameUpload(t, mustGet(t, s, u.ID), want)
+	commitAndCheck(t, s, holder.Token(), want, state.Change{Offset: 10})
+	// The first reason stays.
+	if err := s.Stop(opCtx(t), u.ID, "later"); err != nil {
+		t.Fatalf("Stop of a stopped upload: %v", err)
+	}
+	sameUpload(t, mustGet(t, s, u.ID), want)
+
+	fin := newUpload(t, baseTime())
+	fin.Offset, fin.Length, fin.Finished = 5, 5, true
+	mustCreate(t, s, fin)
+	if err := s.Stop(opCtx(t), fin.ID, ""); err != nil {
+		t.Fatalf("Stop of a finished upload: %v", err)
+	}
+	sameUpload(t, mustGet(t, s, fin.ID), fin)
+	wantErr(t, "Stop of an unknown upload", s.Stop(opCtx(t), newID(t), ""), state.ErrNotFound)
 }
 
 func testPing(t *testing.T, h Harness) {
