@@ -1,0 +1,95 @@
+package gcsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
+
+	"github.com/tusgate/tusgate/backends"
+)
+
+// ErrPresignDisabled is returned by PresignGet when neither the caller nor
+// the presign option gave a lifetime, or nothing can sign.
+var ErrPresignDisabled = errors.New("gcsstore: signed URLs are not enabled")
+
+// throttleBackoff is the wait suggested when Cloud Storage throttles
+// without a Retry-After of its own.
+const throttleBackoff = 5 * time.Second
+
+// Error is a Cloud Storage failure classified against the backends sentinels.
+type Error struct {
+	Op     string // the operation, e.g. "WriteObject"
+	Status int    // the HTTP status, when the service answered
+	Kind   error  // a backends sentinel, or nil
+	Err    error
+	// After is the wait a throttled request should observe (0: none).
+	After time.Duration
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("gcsstore: %s: %v", e.Op, e.Err) }
+
+// Unwrap exposes both the sentinel and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// throttled carries the Retry-After of a throttled request.
+type throttled struct{ e *Error }
+
+func (t throttled) Error() string { return t.e.Error() }
+
+// RetryAfter implements backends.RetryAfter.
+func (t throttled) RetryAfter() time.Duration { return t.e.After }
+
+func (t throttled) Unwrap() error { return t.e }
+
+// classify wraps err from operation op; nil stays nil.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Op: op, Err: err}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		e.Status = ge.Code
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The caller gave up (lease lost, client gone): not the store's fault.
+	case errors.Is(err, storage.ErrBucketNotExist):
+		// A configuration error, not a missing upload.
+	case errors.Is(err, storage.ErrObjectNotExist) || e.Status == 404:
+		e.Kind = backends.ErrNotFound
+	case e.Status == 413:
+		e.Kind = backends.ErrTooLarge
+	case e.Status == 429 || e.Status == 503:
+		e.Kind = backends.ErrUnavailable
+		e.After = throttleBackoff
+		if ge != nil {
+			if s, err := strconv.Atoi(ge.Header.Get("Retry-After")); err == nil && s > 0 && s < 3600 {
+				e.After = time.Duration(s) * time.Second
+			}
+		}
+		return throttled{e}
+	case e.Status >= 500 || isNetwork(err):
+		e.Kind = backends.ErrUnavailable
+	}
+	return e
+}
+
+func isNetwork(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, backends.ErrNotFound) }
