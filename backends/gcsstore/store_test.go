@@ -242,9 +242,9 @@ type countingHandler struct {
 	n *atomic.Int64
 }
 
-func (h countingHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
+func (h countingHandler) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
 func (h countingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler         { return h }
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
 
 // Concatenation composes the partials inside the store (nothing logged
 // about reassembling), and the engine's reassembly, used when partials
