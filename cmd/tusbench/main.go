@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&o.workDir, "work", "", "directory for server TMPDIRs and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.verify, "verify", true, "read the first object of every run back and compare its SHA-256")
 	flag.IntVar(&o.minioPID, "minio-pid", 0, "MinIO's process ID, to report its CPU time per run (0: not reported)")
-	flag.StringVar(&o.target, "target", "s3", "object store every method writes to: s3 (MinIO at -endpoint) or azure (-azure-connection-string)")
+	flag.StringVar(&o.target, "target", "s3", "object store every method writes to: s3 (MinIO at -endpoint), azure (-azure-connection-string) or gcs (-bucket on STORAGE_EMULATOR_HOST or with Application Default Credentials)")
 	flag.StringVar(&o.azureConn, "azure-connection-string", "", "Azure (Azurite) connection string for -target azure")
 	flag.StringVar(&o.container, "container", "tusbench", "container every method writes to with -target azure")
 	flag.Parse()
@@ -96,8 +96,11 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 	if o.target == "azure" {
 		return benchAzure(ctx, o, scenarios, int64(partSize), int64(chunk), log)
 	}
+	if o.target == "gcs" {
+		return benchGCS(ctx, o, scenarios, int64(partSize), int64(chunk), log)
+	}
 	if o.target != "s3" {
-		return fmt.Errorf("--target %q, want s3 or azure", o.target)
+		return fmt.Errorf("--target %q, want s3, azure or gcs", o.target)
 	}
 	b, err := newBucket(ctx, o.endpoint, o.region, o.bucket)
 	if err != nil {
@@ -169,6 +172,39 @@ func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, 
 		}
 	}
 	rn := &runner{bucket: c, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
+	return runAll(ctx, rn, o, scenarios, methods, log)
+}
+
+// benchGCS runs the GCS rows: the SDK's storage.Writer, tusgate and tusd's
+// gcsstore on the bucket.
+func benchGCS(ctx context.Context, o options, scenarios []scenario, partSize, chunk int64, log *slog.Logger) error {
+	g, err := newGCSBucket(ctx, o.bucket)
+	if err != nil {
+		return err
+	}
+	storeQuery, err := url.ParseQuery(o.storeQuery)
+	if err != nil {
+		return fmt.Errorf("--tusgate-store-options: %w", err)
+	}
+	s := serverSettings{redisURL: o.redisURL, partSize: partSize, storeQuery: storeQuery,
+		extraArgs: strings.Fields(o.tusgateArgs), env: strings.Fields(o.tusgateEnv)}
+	client := newTusClient(chunk)
+	var methods []method
+	for _, name := range strings.Split(o.methods, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "sdk":
+			methods = append(methods, &gcsSDKMethod{g: g, partSize: partSize})
+		case "tusgate":
+			methods = append(methods, newTusgateGCSMethod(name, absBin(o.tusgateBin), g, s, client))
+		case "tusd":
+			ts := s
+			ts.extraArgs = strings.Fields(o.tusdArgs)
+			methods = append(methods, newTusdGCSMethod(absBin(o.tusdBin), g, ts, client))
+		default:
+			return fmt.Errorf("--methods: %q is not available with --target gcs (sdk, tusgate, tusd)", name)
+		}
+	}
+	rn := &runner{bucket: g, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
 	return runAll(ctx, rn, o, scenarios, methods, log)
 }
 
