@@ -72,12 +72,7 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Bucket = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	shared := multipart.URLOptions{
-		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
-		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
-		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
-	}
-	if err := shared.ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+	if err := c.options().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
 		return c, fmt.Errorf("gcsstore: %w", err)
 	}
 	return c.normalize()
@@ -95,6 +90,15 @@ func (c *Config) parseOwnOption(k, v string) error {
 	return nil
 }
 
+// options points at the options every object store takes.
+func (c *Config) options() multipart.URLOptions {
+	return multipart.URLOptions{
+		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
+		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
+		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
+	}
+}
+
 // normalize fills defaults and rejects values Cloud Storage cannot work with.
 func (c Config) normalize() (Config, error) {
 	if c.Bucket == "" {
@@ -103,38 +107,11 @@ func (c Config) normalize() (Config, error) {
 	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 		c.Prefix += "/"
 	}
-	if c.MinPartSize == 0 {
-		c.MinPartSize = DefaultMinPartSize
-	}
-	if c.PartSize == 0 {
-		c.PartSize = max(DefaultPartSize, c.MinPartSize)
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxObjectSize == 0 {
-		c.MaxObjectSize = MaxObjectSize
-	}
-	if c.Checksum == "" {
-		c.Checksum = ChecksumCRC32C
-	}
-	switch {
-	case c.Checksum != ChecksumCRC32C && c.Checksum != ChecksumNone:
-		return c, fmt.Errorf("gcsstore: checksum %q, want crc32c or none", c.Checksum)
-	case c.MinPartSize < 1 || c.MinPartSize > MaxObjectSize:
-		return c, fmt.Errorf("gcsstore: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxObjectSize))
-	case c.PartSize < c.MinPartSize || c.PartSize > MaxObjectSize:
-		return c, fmt.Errorf("gcsstore: part_size %d outside min_part_size..%d", c.PartSize, int64(MaxObjectSize))
-	case c.Concurrency < 1 || c.Concurrency > 64:
-		return c, fmt.Errorf("gcsstore: concurrency %d outside 1..64", c.Concurrency)
-	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
-		return c, fmt.Errorf("gcsstore: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
-	case c.MaxConnections < 0 || c.MaxConnections > 4096:
-		return c, fmt.Errorf("gcsstore: max_connections %d outside 1..4096 (0: derived)", c.MaxConnections)
-	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
-		return c, fmt.Errorf("gcsstore: presign %v outside 0..168h", c.PresignTTL)
-	}
-	return c, nil
+	err := c.options().Normalize(multipart.OptionRules{
+		Store: "gcsstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+		Checksums: []string{ChecksumCRC32C, ChecksumNone}, MaxPartSize: MaxObjectSize, MaxObjectSize: MaxObjectSize,
+	})
+	return c, err
 }
 
 // engineConfig is what the part engine needs of c: every part is one
