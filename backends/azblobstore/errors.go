@@ -3,7 +3,6 @@ package azblobstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -24,47 +23,14 @@ var ErrPresignDisabled = errors.New("azblobstore: presigned URLs are not enabled
 const throttleBackoff = 5 * time.Second
 
 // Error is an Azure failure classified against the backends sentinels.
-type Error struct {
-	Op     string // the operation, e.g. "StageBlock"
-	Code   string // the service's error code, when it answered
-	Status int
-	Kind   error // a backends sentinel, or nil
-	Err    error
-	// After is the wait a throttled request should observe (0: none).
-	After time.Duration
-}
-
-func (e *Error) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("azblobstore: %s: %s", e.Op, e.Code)
-	}
-	return fmt.Sprintf("azblobstore: %s: %v", e.Op, e.Err)
-}
-
-// Unwrap exposes both the sentinel and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Kind == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Kind, e.Err}
-}
-
-// throttled carries the Retry-After of a throttled request.
-type throttled struct{ e *Error }
-
-func (t throttled) Error() string { return t.e.Error() }
-
-// RetryAfter implements backends.RetryAfter.
-func (t throttled) RetryAfter() time.Duration { return t.e.After }
-
-func (t throttled) Unwrap() error { return t.e }
+type Error = backends.StoreError
 
 // classify wraps err from operation op; nil stays nil.
 func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Op: op, Err: err}
+	e := &Error{Store: "azblobstore", Op: op, Err: err}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		e.Code, e.Status = re.ErrorCode, re.StatusCode
@@ -83,7 +49,7 @@ func classify(op string, err error) error {
 				e.After = time.Duration(s) * time.Second
 			}
 		}
-		return throttled{e}
+		return backends.Throttled(e)
 	case e.Status >= 500 || isNetwork(err):
 		e.Kind = backends.ErrUnavailable
 	}

@@ -22,7 +22,7 @@ func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, len
 		// A range cannot ask for nothing; still report a missing object.
 		ok, err := s.d.Exists(ctx, key)
 		if err == nil && !ok {
-			err = &Error{Op: "GetObject", Status: 404, Kind: backends.ErrNotFound, Err: fmt.Errorf("no object %s", key)}
+			err = &Error{Store: "gcsstore", Op: "GetObject", Status: 404, Kind: backends.ErrNotFound, Err: fmt.Errorf("no object %s", key)}
 		}
 		if err != nil {
 			return nil, err
