@@ -55,17 +55,9 @@ type Config struct {
 	ConnectionString string
 	AccountKey       string
 
-	MinPartSize   int64
-	PartSize      int64
-	EqualParts    bool
-	Concurrency   int
-	MaxObjectSize int64
-	Checksum      string
-	// PresignTTL enables PresignGet (a SAS URL; needs an account key) and
-	// is its default lifetime (0: off).
-	PresignTTL time.Duration
-	// MaxConnections caps the connections to the service (0: derived).
-	MaxConnections int
+	// The options every store takes; Checksum is ChecksumMD5 or
+	// ChecksumNone; PresignTTL needs an account key (SAS URLs).
+	multipart.StoreOptions
 }
 
 // ParseURL reads azblob://container/prefix with the options endpoint,
@@ -81,19 +73,10 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Container = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	if err := c.options().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+	if err := c.URLOptions().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
 		return c, fmt.Errorf("azblobstore: %w", err)
 	}
 	return c.normalize()
-}
-
-// options points at the options every object store takes.
-func (c *Config) options() multipart.URLOptions {
-	return multipart.URLOptions{
-		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
-		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
-		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
-	}
 }
 
 // normalize fills defaults and rejects values Azure cannot work with.
@@ -104,7 +87,7 @@ func (c Config) normalize() (Config, error) {
 	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 		c.Prefix += "/"
 	}
-	err := c.options().Normalize(multipart.OptionRules{
+	err := c.URLOptions().Normalize(multipart.OptionRules{
 		Store: "azblobstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
 		Checksums: []string{ChecksumNone, ChecksumMD5}, MaxPartSize: MaxBlockSize, MaxObjectSize: MaxObjectSize,
 	})

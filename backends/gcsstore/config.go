@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/tusgate/tusgate/backends/multipart"
 )
@@ -49,16 +48,9 @@ type Config struct {
 	// user credentials).
 	SignKeyFile string
 
-	MinPartSize   int64
-	PartSize      int64
-	EqualParts    bool
-	Concurrency   int
-	MaxObjectSize int64
-	Checksum      string
-	// PresignTTL enables PresignGet and is its default lifetime (0: off).
-	PresignTTL time.Duration
-	// MaxConnections caps the calls to the service in flight (0: derived).
-	MaxConnections int
+	// The options every store takes; Checksum is ChecksumCRC32C or
+	// ChecksumNone.
+	multipart.StoreOptions
 }
 
 // ParseURL reads gs://bucket/prefix with the shared part options
@@ -72,7 +64,7 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Bucket = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	if err := c.options().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+	if err := c.URLOptions().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
 		return c, fmt.Errorf("gcsstore: %w", err)
 	}
 	return c.normalize()
@@ -90,15 +82,6 @@ func (c *Config) parseOwnOption(k, v string) error {
 	return nil
 }
 
-// options points at the options every object store takes.
-func (c *Config) options() multipart.URLOptions {
-	return multipart.URLOptions{
-		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
-		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
-		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
-	}
-}
-
 // normalize fills defaults and rejects values Cloud Storage cannot work with.
 func (c Config) normalize() (Config, error) {
 	if c.Bucket == "" {
@@ -107,7 +90,7 @@ func (c Config) normalize() (Config, error) {
 	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 		c.Prefix += "/"
 	}
-	err := c.options().Normalize(multipart.OptionRules{
+	err := c.URLOptions().Normalize(multipart.OptionRules{
 		Store: "gcsstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
 		Checksums: []string{ChecksumCRC32C, ChecksumNone}, MaxPartSize: MaxObjectSize, MaxObjectSize: MaxObjectSize,
 	})

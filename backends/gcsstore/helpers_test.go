@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
@@ -18,10 +19,9 @@ func testConfig(t *testing.T) Config {
 	_, bucket := testenv.GCS(t)
 	tn := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	cfg := Config{
-		Bucket:      bucket,
-		Prefix:      fmt.Sprintf("test/%s-%s/", tn, strings.ToLower(rand.Text()[:8])),
-		MinPartSize: MiB,
-		PartSize:    MiB,
+		Bucket:       bucket,
+		Prefix:       fmt.Sprintf("test/%s-%s/", tn, strings.ToLower(rand.Text()[:8])),
+		StoreOptions: multipart.StoreOptions{MinPartSize: MiB, PartSize: MiB},
 	}
 	t.Cleanup(func() {
 		s, err := New(context.Background(), cfg, bufpool.New(MiB, 0), nil)

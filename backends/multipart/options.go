@@ -117,3 +117,29 @@ func (o URLOptions) Normalize(r OptionRules) error {
 	}
 	return nil
 }
+
+// StoreOptions are the options every object-store URL takes, embedded in
+// each store's Config so they are declared, parsed and checked once.
+type StoreOptions struct {
+	MinPartSize   int64
+	PartSize      int64
+	EqualParts    bool
+	Concurrency   int
+	MaxObjectSize int64
+	// Checksum names the digest parts and tails carry (store-specific values).
+	Checksum string
+	// PresignTTL enables presigned downloads and is their default lifetime
+	// (0: off).
+	PresignTTL time.Duration
+	// MaxConnections caps the store calls in flight (0: derived).
+	MaxConnections int
+}
+
+// URLOptions points at o's fields.
+func (o *StoreOptions) URLOptions() URLOptions {
+	return URLOptions{
+		MinPartSize: &o.MinPartSize, PartSize: &o.PartSize, MaxObjectSize: &o.MaxObjectSize,
+		EqualParts: &o.EqualParts, Concurrency: &o.Concurrency, MaxConnections: &o.MaxConnections,
+		PresignTTL: &o.PresignTTL, Checksum: &o.Checksum,
+	}
+}
