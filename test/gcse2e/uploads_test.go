@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,12 +36,7 @@ func TestBoundarySizes(t *testing.T) {
 			t.Run(fmt.Sprintf("%d/chunks_of_%d", size, chunk), func(t *testing.T) {
 				data := sourceData(size, uint64(size))
 				url := e2e.Create(t, p.URL, int64(size), meta)
-				for off := 0; off < size; off += max(chunk, 1) {
-					end := min(off+max(chunk, 1), size)
-					if got := e2e.Patch(t, url, int64(off), data[off:end]); got != int64(end) {
-						t.Fatalf("PATCH at %d: offset %d, want %d", off, got, end)
-					}
-				}
+				e2e.PatchChunks(t, url, data, chunk)
 				a := e.checkContent(t, url, data)
 				if a.ContentType != "application/pdf" {
 					t.Errorf("Content-Type %q", a.ContentType)
@@ -68,26 +62,8 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	e := newEnv(t)
 	replicas := []*e2e.Proc{e.start(t), e.start(t)}
 	data := sourceData(size, 7)
-	rng := mrand.New(mrand.NewPCG(7, 7))
 	url := e2e.Create(t, replicas[0].URL, size, nil)
-	var offset int64
-	n := 0
-	for offset < size {
-		chunk := int64(1 + rng.IntN(partSize-1))
-		if rng.IntN(10) < 3 {
-			chunk = int64(partSize + rng.IntN(6*partSize))
-		}
-		chunk = min(chunk, size-offset)
-		to, other := replicas[n%2], replicas[(n+1)%2]
-		if got := e2e.Patch(t, on(to, url), offset, data[offset:offset+chunk]); got != offset+chunk {
-			t.Fatalf("PATCH %d at %d (%d bytes): offset %d", n, offset, chunk, got)
-		}
-		offset += chunk
-		if seen := e2e.Offset(t, on(other, url)); seen != offset {
-			t.Fatalf("after PATCH %d the other replica says %d, want %d", n, seen, offset)
-		}
-		n++
-	}
+	n := e2e.PatchAlternating(t, []string{on(replicas[0], url), on(replicas[1], url)}, data, partSize, 7)
 	t.Logf("%d PATCHes", n)
 	e.checkContent(t, on(replicas[1], url), data)
 }
@@ -104,16 +80,7 @@ func TestMorePatchesThanComponents(t *testing.T) {
 	p := e.start(t)
 	data := sourceData(size, 11)
 	url := e2e.Create(t, p.URL, size, nil)
-	step := size/patches + 1
-	n := 0
-	for off := 0; off < size; off += step {
-		end := min(off+step, size)
-		if got := e2e.Patch(t, url, int64(off), data[off:end]); got != int64(end) {
-			t.Fatalf("PATCH at %d: offset %d", off, got)
-		}
-		n++
-	}
-	if n <= 1100 {
+	if n := e2e.PatchChunks(t, url, data, size/patches+1); n <= 1100 {
 		t.Fatalf("only %d PATCHes", n)
 	}
 	e.checkContent(t, url, data)
