@@ -1,9 +1,19 @@
 package backends
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
 	"time"
 )
+
+// ThrottleBackoff is the wait suggested to clients when a store throttles
+// without saying for how long.
+const ThrottleBackoff = 5 * time.Second
 
 // StoreError is the failure of one call to an object store, classified
 // against the sentinels by the store's driver. Kind is ErrNotFound,
@@ -32,6 +42,22 @@ func (e *StoreError) Unwrap() []error {
 		return []error{e.Err}
 	}
 	return []error{e.Kind, e.Err}
+}
+
+// ThrottledBy marks e as throttled for the Retry-After (in seconds, below
+// an hour) of the store's answer h, else ThrottleBackoff.
+func ThrottledBy(e *StoreError, h http.Header) error {
+	e.After = ThrottleBackoff
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 && s < 3600 {
+		e.After = time.Duration(s) * time.Second
+	}
+	return Throttled(e)
+}
+
+// IsNetwork reports failures to reach a store at all.
+func IsNetwork(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Throttled marks e as throttling: the error implements RetryAfter with

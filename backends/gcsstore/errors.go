@@ -3,10 +3,7 @@ package gcsstore
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"strconv"
-	"time"
+	"net/http"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
@@ -20,7 +17,7 @@ var ErrPresignDisabled = errors.New("gcsstore: signed URLs are not enabled")
 
 // throttleBackoff is the wait suggested when Cloud Storage throttles
 // without a Retry-After of its own.
-const throttleBackoff = 5 * time.Second
+const throttleBackoff = backends.ThrottleBackoff
 
 // Error is a Cloud Storage failure classified against the backends sentinels.
 type Error = backends.StoreError
@@ -46,22 +43,15 @@ func classify(op string, err error) error {
 		e.Kind = backends.ErrTooLarge
 	case e.Status == 429 || e.Status == 503:
 		e.Kind = backends.ErrUnavailable
-		e.After = throttleBackoff
+		var h http.Header
 		if ge != nil {
-			if s, err := strconv.Atoi(ge.Header.Get("Retry-After")); err == nil && s > 0 && s < 3600 {
-				e.After = time.Duration(s) * time.Second
-			}
+			h = ge.Header
 		}
-		return backends.Throttled(e)
-	case e.Status >= 500 || isNetwork(err):
+		return backends.ThrottledBy(e, h)
+	case e.Status >= 500 || backends.IsNetwork(err):
 		e.Kind = backends.ErrUnavailable
 	}
 	return e
-}
-
-func isNetwork(err error) bool {
-	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, backends.ErrNotFound) }
