@@ -153,26 +153,15 @@ func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, 
 	if err != nil {
 		return err
 	}
-	storeQuery, err := url.ParseQuery(o.storeQuery)
-	if err != nil {
-		return fmt.Errorf("--tusgate-store-options: %w", err)
-	}
-	s := serverSettings{redisURL: o.redisURL, partSize: partSize, storeQuery: storeQuery,
-		extraArgs: strings.Fields(o.tusgateArgs), env: strings.Fields(o.tusgateEnv)}
-	client := newTusClient(chunk)
-	var methods []method
-	for _, name := range strings.Split(o.methods, ",") {
-		switch name = strings.TrimSpace(name); name {
+	return benchOn(ctx, o, scenarios, c, partSize, chunk, log, func(name string, s serverSettings, client *tusClient) method {
+		switch name {
 		case "sdk":
-			methods = append(methods, &azureSDKMethod{c: c, partSize: partSize})
+			return &azureSDKMethod{c: c, partSize: partSize}
 		case "tusgate":
-			methods = append(methods, newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client))
-		default:
-			return fmt.Errorf("--methods: %q is not available with --target azure (sdk, tusgate)", name)
+			return newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client)
 		}
-	}
-	rn := &runner{bucket: c, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
-	return runAll(ctx, rn, o, scenarios, methods, log)
+		return nil
+	})
 }
 
 // benchGCS runs the GCS rows: the SDK's storage.Writer, tusgate and tusd's
@@ -182,6 +171,25 @@ func benchGCS(ctx context.Context, o options, scenarios []scenario, partSize, ch
 	if err != nil {
 		return err
 	}
+	return benchOn(ctx, o, scenarios, g, partSize, chunk, log, func(name string, s serverSettings, client *tusClient) method {
+		switch name {
+		case "sdk":
+			return &gcsSDKMethod{g: g, partSize: partSize}
+		case "tusgate":
+			return newTusgateGCSMethod(name, absBin(o.tusgateBin), g, s, client)
+		case "tusd":
+			s.extraArgs = strings.Fields(o.tusdArgs)
+			return newTusdGCSMethod(absBin(o.tusdBin), g, s, client)
+		}
+		return nil
+	})
+}
+
+// benchOn runs the methods of --methods on store; newMethod builds one by
+// name with tusgate's settings, or returns nil for a method the store does
+// not offer.
+func benchOn(ctx context.Context, o options, scenarios []scenario, store objectStore, partSize, chunk int64, log *slog.Logger,
+	newMethod func(name string, s serverSettings, client *tusClient) method) error {
 	storeQuery, err := url.ParseQuery(o.storeQuery)
 	if err != nil {
 		return fmt.Errorf("--tusgate-store-options: %w", err)
@@ -191,20 +199,14 @@ func benchGCS(ctx context.Context, o options, scenarios []scenario, partSize, ch
 	client := newTusClient(chunk)
 	var methods []method
 	for _, name := range strings.Split(o.methods, ",") {
-		switch name = strings.TrimSpace(name); name {
-		case "sdk":
-			methods = append(methods, &gcsSDKMethod{g: g, partSize: partSize})
-		case "tusgate":
-			methods = append(methods, newTusgateGCSMethod(name, absBin(o.tusgateBin), g, s, client))
-		case "tusd":
-			ts := s
-			ts.extraArgs = strings.Fields(o.tusdArgs)
-			methods = append(methods, newTusdGCSMethod(absBin(o.tusdBin), g, ts, client))
-		default:
-			return fmt.Errorf("--methods: %q is not available with --target gcs (sdk, tusgate, tusd)", name)
+		name = strings.TrimSpace(name)
+		m := newMethod(name, s, client)
+		if m == nil {
+			return fmt.Errorf("--methods: %q is not available with --target %s", name, o.target)
 		}
+		methods = append(methods, m)
 	}
-	rn := &runner{bucket: g, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
+	rn := &runner{bucket: store, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
 	return runAll(ctx, rn, o, scenarios, methods, log)
 }
 
