@@ -119,7 +119,7 @@ func settings() []setting {
 			c.BasePath = v
 			return nil
 		}},
-		{"store", "file://./data", "where bytes go: file:///dir, s3://bucket/prefix?endpoint=..., azblob://container/prefix", func(c *Config, v string) error { c.Store = v; return checkURL(v) }},
+		{"store", "file://./data", "where bytes go: file:///dir, s3://bucket/prefix?endpoint=..., azblob://container/prefix, gs://bucket/prefix", func(c *Config, v string) error { c.Store = v; return checkURL(v) }},
 		{"state", "bolt://./data/tusgate.db", "where upload state goes: bolt:///path/file.db (embedded) or redis://host:port/db", func(c *Config, v string) error { c.State = v; return checkURL(v) }},
 		{"max-size", "0", "largest upload accepted, e.g. 10GiB (0: no limit)", func(c *Config, v string) (err error) { c.MaxSize, err = parseSize(v); return }},
 		{"expiration", "24h", "unfinished uploads are removed after this long without activity (0: never)", durationInto(func(c *Config) *time.Duration { return &c.Expiration }, true)},

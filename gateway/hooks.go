@@ -109,9 +109,8 @@ func (g *Gateway) hiddenHeaders() []string {
 }
 
 // storageDescriber is the optional ability to say where an upload's bytes
-// are, for hook events (tusd's Upload.Storage): filestore, s3store and
-// azblobstore implement it with tusd's keys. A new backend should too (GCS:
-// tusd's gcsstore sends {"Type": "gcsstore", "Bucket", "Key"}).
+// are, for hook events (tusd's Upload.Storage): every backend implements it
+// with the keys of tusd's store of the same kind.
 type storageDescriber interface {
 	StorageInfo(u *state.Upload) map[string]string
 }

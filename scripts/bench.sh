@@ -11,9 +11,12 @@
 #                                                      two tusgate builds in the same minutes
 #   scripts/bench.sh -help                             all tusbench flags
 #   BENCH_TARGET=azure scripts/bench.sh                the Azure rows: SDK UploadStream vs tusgate vs tusd into Azurite
+#   BENCH_TARGET=gcs scripts/bench.sh                  the GCS rows: SDK storage.Writer vs tusgate vs tusd's gcsstore
+#                                                      into fake-gcs-server
 #
 # Overrides: BENCH_REDIS_PORT (6391), BENCH_MINIO_PORT (9100),
-# BENCH_MINIO_CONSOLE_PORT (9101), BENCH_AZURITE_PORT (10100), BENCH_DIR (.cache/bench).
+# BENCH_MINIO_CONSOLE_PORT (9101), BENCH_AZURITE_PORT (10100), BENCH_GCS_PORT (4543),
+# BENCH_DIR (.cache/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -57,6 +60,19 @@ if [[ "${BENCH_TARGET:-s3}" == azure ]]; then
 	go run ./cmd/tusbench -target azure -methods "${BENCH_METHODS:-sdk,tusgate,tusd}" -tusd "$(command -v tusd)" \
 		-azure-connection-string "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;" \
 		-redis "redis://127.0.0.1:$redis_port/0" -tusgate "$dir/bin/tusgate" -work "$dir/work" "$@"
+	exit
+fi
+if [[ "${BENCH_TARGET:-s3}" == gcs ]]; then
+	gcs_port="${BENCH_GCS_PORT:-4543}"
+	trap 'stop_services; GCS_PORT=$gcs_port bash scripts/services/gcs.sh stop "$dir/gcs" >/dev/null 2>&1 || true; rm -rf "$dir/gcs/data"' EXIT
+	GCS_PORT=$gcs_port GCS_BUCKET=$bucket bash scripts/services/gcs.sh "$dir/gcs"
+	export STORAGE_EMULATOR_HOST="127.0.0.1:$gcs_port"
+	go build -o "$dir/bin/tusgate" ./cmd/tusgate
+	rm -rf "$dir/work"/*
+	# -minio-pid: the emulator's CPU time is reported in the store column.
+	go run ./cmd/tusbench -target gcs -methods "${BENCH_METHODS:-sdk,tusgate,tusd}" -bucket "$bucket" \
+		-redis "redis://127.0.0.1:$redis_port/0" -tusgate "$dir/bin/tusgate" -tusd "$(command -v tusd)" \
+		-minio-pid "$(cat "$dir/gcs/gcs.pid" 2>/dev/null || echo 0)" -work "$dir/work" "$@"
 	exit
 fi
 MINIO_PORT=$minio_port MINIO_CONSOLE_PORT=$minio_console MINIO_BUCKET=$bucket \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean Debian machine with Go: installs and
-# starts the services the tests need (redis-server, MinIO, Azurite) on loopback, runs
+# starts the services the tests need (redis-server, MinIO, Azurite, fake-gcs-server) on loopback, runs
 # the static checks, every Go test against the real services, the state and
 # lock packages under the race detector, a short fuzzing pass over the header
 # parsers, and the tus-js-client end-to-end test. Services are stopped on exit.
@@ -49,14 +49,17 @@ stop_services() {
   bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
   bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true
   bash scripts/services/azurite.sh stop "$services/azurite" >/dev/null 2>&1 || true
+  bash scripts/services/gcs.sh stop "$services/gcs" >/dev/null 2>&1 || true
 }
 trap stop_services EXIT
 
-step "starting redis-server, MinIO and Azurite on loopback"
+step "starting redis-server, MinIO, Azurite and fake-gcs-server on loopback"
 bash scripts/services/redis.sh "$services/redis"
 bash scripts/services/minio.sh "$services/minio"
 export AZURITE_BLOB_PORT="${AZURITE_BLOB_PORT:-10000}"
 bash scripts/services/azurite.sh "$services/azurite"
+export GCS_PORT="${GCS_PORT:-4443}"
+bash scripts/services/gcs.sh "$services/gcs"
 export TUSGATE_REQUIRE_SERVICES=1
 export TUSGATE_TEST_REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6390}/0"
 export TUSGATE_TEST_S3_ENDPOINT="http://127.0.0.1:${MINIO_PORT:-9000}"
@@ -67,6 +70,9 @@ export AWS_REGION=us-east-1
 # Azurite's well-known development account (not a secret).
 export TUSGATE_TEST_AZURE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:${AZURITE_BLOB_PORT}/devstoreaccount1;"
 export TUSGATE_TEST_AZURE_CONTAINER="${AZURITE_CONTAINER:-tusgate-test}"
+# The Cloud Storage SDK (in tests and in tusgate) talks to the emulator.
+export STORAGE_EMULATOR_HOST="127.0.0.1:${GCS_PORT}"
+export TUSGATE_TEST_GCS_BUCKET="${GCS_BUCKET:-tusgate-test}"
 
 step "gofmt, go vet, staticcheck"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))

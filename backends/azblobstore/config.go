@@ -55,17 +55,9 @@ type Config struct {
 	ConnectionString string
 	AccountKey       string
 
-	MinPartSize   int64
-	PartSize      int64
-	EqualParts    bool
-	Concurrency   int
-	MaxObjectSize int64
-	Checksum      string
-	// PresignTTL enables PresignGet (a SAS URL; needs an account key) and
-	// is its default lifetime (0: off).
-	PresignTTL time.Duration
-	// MaxConnections caps the connections to the service (0: derived).
-	MaxConnections int
+	// The options every store takes; Checksum is ChecksumMD5 or
+	// ChecksumNone; PresignTTL needs an account key (SAS URLs).
+	multipart.StoreOptions
 }
 
 // ParseURL reads azblob://container/prefix with the options endpoint,
@@ -81,12 +73,7 @@ func ParseURL(u *url.URL) (Config, error) {
 	}
 	c.Container = u.Host
 	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	shared := multipart.URLOptions{
-		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
-		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
-		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
-	}
-	if err := shared.ParseQuery(u.Query(), c.parseOwnOption); err != nil {
+	if err := c.URLOptions().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
 		return c, fmt.Errorf("azblobstore: %w", err)
 	}
 	return c.normalize()
@@ -100,38 +87,11 @@ func (c Config) normalize() (Config, error) {
 	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 		c.Prefix += "/"
 	}
-	if c.MinPartSize == 0 {
-		c.MinPartSize = DefaultMinPartSize
-	}
-	if c.PartSize == 0 {
-		c.PartSize = max(DefaultPartSize, c.MinPartSize)
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxObjectSize == 0 {
-		c.MaxObjectSize = MaxObjectSize
-	}
-	if c.Checksum == "" {
-		c.Checksum = ChecksumNone
-	}
-	switch {
-	case c.Checksum != ChecksumMD5 && c.Checksum != ChecksumNone:
-		return c, fmt.Errorf("azblobstore: checksum %q, want md5 or none", c.Checksum)
-	case c.MinPartSize < 1 || c.MinPartSize > MaxBlockSize:
-		return c, fmt.Errorf("azblobstore: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxBlockSize))
-	case c.PartSize < c.MinPartSize || c.PartSize > MaxBlockSize:
-		return c, fmt.Errorf("azblobstore: part_size %d outside min_part_size..%d", c.PartSize, int64(MaxBlockSize))
-	case c.Concurrency < 1 || c.Concurrency > 64:
-		return c, fmt.Errorf("azblobstore: concurrency %d outside 1..64", c.Concurrency)
-	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
-		return c, fmt.Errorf("azblobstore: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
-	case c.MaxConnections < 0 || c.MaxConnections > 4096:
-		return c, fmt.Errorf("azblobstore: max_connections %d outside 1..4096 (0: derived)", c.MaxConnections)
-	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
-		return c, fmt.Errorf("azblobstore: presign %v outside 0..168h", c.PresignTTL)
-	}
-	return c, nil
+	err := c.URLOptions().Normalize(multipart.OptionRules{
+		Store: "azblobstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+		Checksums: []string{ChecksumNone, ChecksumMD5}, MaxPartSize: MaxBlockSize, MaxObjectSize: MaxObjectSize,
+	})
+	return c, err
 }
 
 // parseOwnOption reads the URL options only this store takes.

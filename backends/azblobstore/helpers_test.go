@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
@@ -21,8 +22,7 @@ func testConfig(t *testing.T) Config {
 		Container:        name,
 		Prefix:           fmt.Sprintf("test/%s-%s/", tn, strings.ToLower(rand.Text()[:8])),
 		ConnectionString: cs,
-		MinPartSize:      MiB,
-		PartSize:         MiB,
+		StoreOptions:     multipart.StoreOptions{MinPartSize: MiB, PartSize: MiB},
 	}
 	t.Cleanup(func() {
 		s, err := New(context.Background(), cfg, bufpool.New(MiB, 0), nil)

@@ -24,7 +24,7 @@ func (s *Store) NewRangeReader(ctx context.Context, u *state.Upload, offset, len
 		// A range cannot ask for nothing; still report a missing blob.
 		ok, err := s.d.Exists(ctx, key)
 		if err == nil && !ok {
-			err = &Error{Op: "GetBlobProperties", Code: "BlobNotFound", Status: 404, Kind: backends.ErrNotFound,
+			err = &Error{Store: "azblobstore", Op: "GetBlobProperties", Code: "BlobNotFound", Status: 404, Kind: backends.ErrNotFound,
 				Err: fmt.Errorf("no blob %s", key)}
 		}
 		if err != nil {

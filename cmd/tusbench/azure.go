@@ -131,15 +131,12 @@ func newTusgateAzureMethod(label, bin string, c *azContainer, s serverSettings, 
 // the account from AZURE_STORAGE_ACCOUNT/AZURE_STORAGE_KEY and the endpoint
 // (Azurite's, with the account path) from -azure-endpoint; it stages each
 // PATCH body as one block and keeps a .info blob beside the data.
-func newTusdAzureMethod(bin string, c *azContainer, s serverSettings, client *tusClient) (*serverMethod, error) {
+func newTusdAzureMethod(bin string, c *azContainer, s serverSettings, client *tusClient) *serverMethod {
 	kv := map[string]string{}
 	for _, f := range strings.Split(c.connString, ";") {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			kv[k] = v
 		}
-	}
-	if kv["AccountName"] == "" || kv["AccountKey"] == "" || kv["BlobEndpoint"] == "" {
-		return nil, fmt.Errorf("tusd on Azure needs AccountName, AccountKey and BlobEndpoint in the connection string")
 	}
 	return &serverMethod{
 		label:  "tusd",
@@ -157,5 +154,5 @@ func newTusdAzureMethod(bin string, c *azContainer, s serverSettings, client *tu
 			return bin, append(args, s.extraArgs...), env, "http://" + addr + "/files/"
 		},
 		keyOf: func(r run, u string) string { return r.prefix + path.Base(u) },
-	}, nil
+	}
 }

@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&o.workDir, "work", "", "directory for server TMPDIRs and logs (default: a new temporary directory)")
 	flag.BoolVar(&o.verify, "verify", true, "read the first object of every run back and compare its SHA-256")
 	flag.IntVar(&o.minioPID, "minio-pid", 0, "MinIO's process ID, to report its CPU time per run (0: not reported)")
-	flag.StringVar(&o.target, "target", "s3", "object store every method writes to: s3 (MinIO at -endpoint) or azure (-azure-connection-string)")
+	flag.StringVar(&o.target, "target", "s3", "object store every method writes to: s3 (MinIO at -endpoint), azure (-azure-connection-string) or gcs (-bucket on STORAGE_EMULATOR_HOST or with Application Default Credentials)")
 	flag.StringVar(&o.azureConn, "azure-connection-string", "", "Azure (Azurite) connection string for -target azure")
 	flag.StringVar(&o.container, "container", "tusbench", "container every method writes to with -target azure")
 	flag.Parse()
@@ -96,8 +96,11 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 	if o.target == "azure" {
 		return benchAzure(ctx, o, scenarios, int64(partSize), int64(chunk), log)
 	}
+	if o.target == "gcs" {
+		return benchGCS(ctx, o, scenarios, int64(partSize), int64(chunk), log)
+	}
 	if o.target != "s3" {
-		return fmt.Errorf("--target %q, want s3 or azure", o.target)
+		return fmt.Errorf("--target %q, want s3, azure or gcs", o.target)
 	}
 	b, err := newBucket(ctx, o.endpoint, o.region, o.bucket)
 	if err != nil {
@@ -150,6 +153,46 @@ func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, 
 	if err != nil {
 		return err
 	}
+	return benchOn(ctx, o, scenarios, c, partSize, chunk, log, func(name string, s serverSettings, client *tusClient) method {
+		switch name {
+		case "sdk":
+			return &azureSDKMethod{c: c, partSize: partSize}
+		case "tusgate":
+			return newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client)
+		case "tusd":
+			s.extraArgs = strings.Fields(o.tusdArgs)
+			return newTusdAzureMethod(absBin(o.tusdBin), c, s, client)
+		}
+		return nil
+	})
+}
+
+// benchGCS runs the GCS rows: the SDK's storage.Writer, tusgate and tusd's
+// gcsstore on the bucket.
+func benchGCS(ctx context.Context, o options, scenarios []scenario, partSize, chunk int64, log *slog.Logger) error {
+	g, err := newGCSBucket(ctx, o.bucket)
+	if err != nil {
+		return err
+	}
+	return benchOn(ctx, o, scenarios, g, partSize, chunk, log, func(name string, s serverSettings, client *tusClient) method {
+		switch name {
+		case "sdk":
+			return &gcsSDKMethod{g: g, partSize: partSize}
+		case "tusgate":
+			return newTusgateGCSMethod(name, absBin(o.tusgateBin), g, s, client)
+		case "tusd":
+			s.extraArgs = strings.Fields(o.tusdArgs)
+			return newTusdGCSMethod(absBin(o.tusdBin), g, s, client)
+		}
+		return nil
+	})
+}
+
+// benchOn runs the methods of --methods on store; newMethod builds one by
+// name with tusgate's settings, or returns nil for a method the store does
+// not offer.
+func benchOn(ctx context.Context, o options, scenarios []scenario, store objectStore, partSize, chunk int64, log *slog.Logger,
+	newMethod func(name string, s serverSettings, client *tusClient) method) error {
 	storeQuery, err := url.ParseQuery(o.storeQuery)
 	if err != nil {
 		return fmt.Errorf("--tusgate-store-options: %w", err)
@@ -159,24 +202,14 @@ func benchAzure(ctx context.Context, o options, scenarios []scenario, partSize, 
 	client := newTusClient(chunk)
 	var methods []method
 	for _, name := range strings.Split(o.methods, ",") {
-		switch name = strings.TrimSpace(name); name {
-		case "sdk":
-			methods = append(methods, &azureSDKMethod{c: c, partSize: partSize})
-		case "tusgate":
-			methods = append(methods, newTusgateAzureMethod(name, absBin(o.tusgateBin), c, s, client))
-		case "tusd":
-			ts := s
-			ts.extraArgs = strings.Fields(o.tusdArgs)
-			m, err := newTusdAzureMethod(absBin(o.tusdBin), c, ts, client)
-			if err != nil {
-				return err
-			}
-			methods = append(methods, m)
-		default:
-			return fmt.Errorf("--methods: %q is not available with --target azure (sdk, tusgate, tusd)", name)
+		name = strings.TrimSpace(name)
+		m := newMethod(name, s, client)
+		if m == nil {
+			return fmt.Errorf("--methods: %q is not available with --target %s", name, o.target)
 		}
+		methods = append(methods, m)
 	}
-	rn := &runner{bucket: c, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
+	rn := &runner{bucket: store, workDir: o.workDir, runID: time.Now().UTC().Format("20060102T150405"), verify: o.verify, minioPID: o.minioPID, log: log}
 	return runAll(ctx, rn, o, scenarios, methods, log)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tusgate/tusgate/backends/azblobstore"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
+	"github.com/tusgate/tusgate/backends/gcsstore"
 	"github.com/tusgate/tusgate/backends/s3store"
 	"github.com/tusgate/tusgate/config"
 	"github.com/tusgate/tusgate/gateway"
@@ -99,8 +100,21 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, pool 
 			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
 		}
 		return b, nil
+	case "gs":
+		gc, err := gcsstore.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		if !u.Query().Has("max_object_size") && cfg.MaxSize > 0 {
+			gc.MaxObjectSize = cfg.MaxSize
+		}
+		b, err := gcsstore.New(ctx, gc, pool, log)
+		if err != nil {
+			return nil, fmt.Errorf("--store %s: %w", cfg.Store, err)
+		}
+		return b, nil
 	}
-	return nil, fmt.Errorf("--store: unknown scheme %q (use file://, s3:// or azblob://)", u.Scheme)
+	return nil, fmt.Errorf("--store: unknown scheme %q (use file://, s3://, azblob:// or gs://)", u.Scheme)
 }
 
 // instanceName is --instance-name, else the host name (the pod name in

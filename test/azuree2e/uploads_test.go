@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,12 +32,7 @@ func TestBoundarySizes(t *testing.T) {
 			t.Run(fmt.Sprintf("%d/chunks_of_%d", size, chunk), func(t *testing.T) {
 				data := sourceData(size, uint64(size))
 				url := e2e.Create(t, p.URL, int64(size), meta)
-				for off := 0; off < size; off += max(chunk, 1) {
-					end := min(off+max(chunk, 1), size)
-					if got := e2e.Patch(t, url, int64(off), data[off:end]); got != int64(end) {
-						t.Fatalf("PATCH at %d: offset %d, want %d", off, got, end)
-					}
-				}
+				e2e.PatchChunks(t, url, data, chunk)
 				props := e.checkContent(t, url, data)
 				if ct := *props.ContentType; ct != "application/pdf" {
 					t.Errorf("Content-Type %q", ct)
@@ -64,26 +58,8 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	e := newEnv(t)
 	replicas := []*e2e.Proc{e.start(t), e.start(t)}
 	data := sourceData(size, 7)
-	rng := rand.New(rand.NewPCG(7, 7))
 	url := e2e.Create(t, replicas[0].URL, size, nil)
-	var offset int64
-	n := 0
-	for offset < size {
-		chunk := int64(1 + rng.IntN(partSize-1))
-		if rng.IntN(10) < 3 {
-			chunk = int64(partSize + rng.IntN(6*partSize))
-		}
-		chunk = min(chunk, size-offset)
-		to, other := replicas[n%2], replicas[(n+1)%2]
-		if got := e2e.Patch(t, on(to, url), offset, data[offset:offset+chunk]); got != offset+chunk {
-			t.Fatalf("PATCH %d at %d (%d bytes): offset %d", n, offset, chunk, got)
-		}
-		offset += chunk
-		if seen := e2e.Offset(t, on(other, url)); seen != offset {
-			t.Fatalf("after PATCH %d the other replica says %d, want %d", n, seen, offset)
-		}
-		n++
-	}
+	n := e2e.PatchAlternating(t, []string{on(replicas[0], url), on(replicas[1], url)}, data, partSize, 7)
 	t.Logf("%d PATCHes", n)
 	e.checkContent(t, on(replicas[1], url), data)
 }
