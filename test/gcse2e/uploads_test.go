@@ -330,3 +330,15 @@ func startStream(t *testing.T, url string, offset int64) (*io.PipeWriter, <-chan
 	t.Cleanup(func() { w.CloseWithError(io.ErrUnexpectedEOF) })
 	return w, done
 }
+
+// TestSignedAndProxiedDownloadsShareOneHeaderPolicy: the object's stored
+// Content-Type and Content-Disposition, served through a signed URL by
+// --download-redirect, equal what the gateway answers when it streams the
+// download itself.
+func TestSignedAndProxiedDownloadsShareOneHeaderPolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	proxied := e.start(t)
+	redirecting := e2e.Start(t, "--store", e.storeURL("sign_key_file="+writeServiceAccountKey(t)), "--state", e.redisURL, "--download-redirect", "5m")
+	e2e.CheckDownloadHeaders(t, proxied.URL, redirecting.URL)
+}
