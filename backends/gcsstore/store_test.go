@@ -177,7 +177,7 @@ func TestMaxComponentsComposeInRounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ContentType != "text/plain" || a.ContentDisposition != `attachment; filename=a.txt` || a.Metadata["filename"] != "a.txt" {
+	if a.ContentType != "text/plain" || a.ContentDisposition != `inline; filename=a.txt` || a.Metadata["filename"] != "a.txt" {
 		t.Errorf("attrs: %q %q %v", a.ContentType, a.ContentDisposition, a.Metadata)
 	}
 	if names, _ := s.d.ListObjects(context.Background(), cfg.Prefix); len(names) != 1 {

@@ -41,7 +41,7 @@ func TestBoundarySizes(t *testing.T) {
 				if a.ContentType != "application/pdf" {
 					t.Errorf("Content-Type %q", a.ContentType)
 				}
-				if a.ContentDisposition != `attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
+				if a.ContentDisposition != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
 					t.Errorf("Content-Disposition %q", a.ContentDisposition)
 				}
 				if a.Metadata["filetype"] != "application/pdf" || a.Metadata["filename"] != "r\u00e9sum\u00e9.pdf" {
