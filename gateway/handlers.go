@@ -52,9 +52,13 @@ func hasBody(r *http.Request) bool {
 	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }
 
-func isOffsetStream(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == offsetOctetStream
+func isOffsetStream(r *http.Request) bool { return hasMediaType(r, offsetOctetStream) }
+
+// hasMediaType reports whether the request's Content-Type is media type mt
+// (parameters aside).
+func hasMediaType(r *http.Request, mt string) bool {
+	got, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && got == mt
 }
 
 // creationLength reads Upload-Length / Upload-Defer-Length of a POST;
@@ -170,23 +174,9 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 
 	ctx = withRequest(ctx, r)
-	res, err := g.preHook(ctx, hooks.PreCreate, u)
-	if err != nil {
+	if location, err = g.approveCreation(ctx, c, u); err != nil {
 		return err
 	}
-	if res.RejectUpload {
-		return reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
-	}
-	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
-		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
-			return err
-		}
-		if location, err = g.uploadURL(r, u.ID); err != nil {
-			return err
-		}
-	}
-	applyHookHeaders(c.Response().Header(), res.HTTPResponse.Header)
-
 	lease, err := g.create(ctx, u)
 	if err != nil {
 		return err
@@ -209,6 +199,26 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 	g.setExpires(h, u)
 	return c.NoContent(http.StatusCreated)
+}
+
+// approveCreation asks the pre-create hook about u, applies what the
+// receiver changes (ID, metadata) and returns the upload's URL. Every
+// protocol's creation passes through it.
+func (g *Gateway) approveCreation(ctx context.Context, c echo.Context, u *state.Upload) (string, error) {
+	res, err := g.preHook(ctx, hooks.PreCreate, u)
+	if err != nil {
+		return "", err
+	}
+	if res.RejectUpload {
+		return "", reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
+	}
+	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
+		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
+			return "", err
+		}
+	}
+	applyHookHeaders(c.Response().Header(), res.HTTPResponse.Header)
+	return g.uploadURL(c.Request(), u.ID)
 }
 
 // detachedTimeout bounds work that must finish even when the client has
@@ -324,31 +334,37 @@ func (g *Gateway) setExpires(h http.Header, u *state.Upload) {
 	}
 }
 
-func (g *Gateway) head(c echo.Context) error {
+// current reads the upload of an offset request (HEAD): a PATCH still
+// streaming, perhaps for a client that has gone, is asked to store what it
+// has and let go first, so the offset reported is the one the next PATCH
+// needs. If that fails, it reports what is stored.
+func (g *Gateway) current(c echo.Context) (*state.Upload, error) {
 	id, err := uploadID(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx := c.Request().Context()
 	u, err := g.load(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := g.authorize(ctx, c.Request(), u); err != nil {
-		return err
+		return nil, err
 	}
 	if u.Locked && !u.Final() {
-		// A PATCH is streaming, perhaps for a client that has gone. Ask it
-		// to store what it has and let go, so the offset we report is the
-		// one the next PATCH needs. If that fails, report what is stored.
 		if lease, lerr := g.lock(ctx, id); lerr == nil {
 			g.unlock(lease)
 			if u, err = g.load(ctx, id); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	if u, err = g.resolveFinal(ctx, u); err != nil {
+	return g.resolveFinal(ctx, u)
+}
+
+func (g *Gateway) head(c echo.Context) error {
+	u, err := g.current(c)
+	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -396,16 +412,8 @@ func (g *Gateway) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.cfg.Auth != nil || g.hookOn(hooks.PreAccess) {
-		// Decided before the lock: a denied client costs no lock round
-		// trip and cannot make the holder let go.
-		u, err := g.load(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := g.authorize(ctx, r, u); err != nil {
-			return err
-		}
+	if err := g.authorizeBeforeLock(ctx, r, id); err != nil {
+		return err
 	}
 
 	lease, u, err := g.lockAndLoad(ctx, id)
@@ -447,6 +455,20 @@ func (g *Gateway) patch(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// authorizeBeforeLock decides access to an append before its lock is
+// taken: a denied client costs no lock round trip and cannot make the
+// holder let go.
+func (g *Gateway) authorizeBeforeLock(ctx context.Context, r *http.Request, id string) error {
+	if g.cfg.Auth == nil && !g.hookOn(hooks.PreAccess) {
+		return nil
+	}
+	u, err := g.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	return g.authorize(ctx, r, u)
+}
+
 // declareLength sets the length of a deferred-length upload. Repeating the
 // length already set is accepted; changing it is not.
 func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.Token, n int64) error {
@@ -454,9 +476,9 @@ func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.
 	case !u.DeferLength() && n == u.Length:
 		return nil
 	case !u.DeferLength():
-		return protoErr(errBadRequest, "Upload-Length is already %d and cannot change", u.Length)
+		return protoErr(errInconsistentLength, "Upload-Length is already %d and cannot change", u.Length)
 	case n < u.Offset:
-		return protoErr(errBadRequest, "Upload-Length %d is below the %d bytes already received", n, u.Offset)
+		return protoErr(errInconsistentLength, "Upload-Length %d is below the %d bytes already received", n, u.Offset)
 	case g.cfg.MaxSize > 0 && n > g.cfg.MaxSize:
 		return protoErr(errTooLarge, "Upload-Length %d exceeds the maximum of %d", n, g.cfg.MaxSize)
 	}
