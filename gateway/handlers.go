@@ -147,8 +147,9 @@ func (g *Gateway) post(c echo.Context) error {
 		ID: newID(), Length: length, Metadata: meta, Concat: r.Header.Get(hdrUploadConcat),
 		Partial: concat.partial, Owner: owner, CreatedAt: now.Truncate(time.Second),
 	}
-	location, err := g.uploadURL(r, u.ID)
-	if err != nil {
+	// A request whose Host cannot make an upload URL fails before the
+	// partials are read or a hook is asked.
+	if _, err := g.uploadURL(r, u.ID); err != nil {
 		return err
 	}
 	if g.cfg.Expiration > 0 {
@@ -174,7 +175,8 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 
 	ctx = withRequest(ctx, r)
-	if location, err = g.approveCreation(ctx, c, u); err != nil {
+	location, err := g.approveCreation(ctx, c, u)
+	if err != nil {
 		return err
 	}
 	lease, err := g.create(ctx, u)
