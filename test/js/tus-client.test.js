@@ -3,26 +3,10 @@
 // runs this file with `node --test`).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { Upload } from 'tus-js-client'
+import { MiB, sourceBytes, sha256 } from './helpers.mjs'
 
 const endpoint = process.env.TUSGATE_URL
-const MiB = 1024 * 1024
-
-// Deterministic bytes (xorshift32), so a failure can be reproduced.
-function sourceBytes (size, seed) {
-  const buf = Buffer.alloc(size)
-  let x = seed >>> 0
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    buf[i] = x & 0xff
-  }
-  return buf
-}
-
-const sha256 = (b) => createHash('sha256').update(b).digest('hex')
 
 // start runs an Upload until it succeeds or fails. Retries are off so that a
 // server error surfaces instead of being papered over.
