@@ -137,23 +137,15 @@ func (g *Gateway) post(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	owner, err := g.owner(r)
+	u, err := g.newUpload(r, length, meta)
 	if err != nil {
 		return err
 	}
-
-	now := time.Now()
-	u := &state.Upload{
-		ID: newID(), Length: length, Metadata: meta, Concat: r.Header.Get(hdrUploadConcat),
-		Partial: concat.partial, Owner: owner, CreatedAt: now.Truncate(time.Second),
-	}
+	u.Concat, u.Partial = r.Header.Get(hdrUploadConcat), concat.partial
 	// A request whose Host cannot make an upload URL fails before the
 	// partials are read or a hook is asked.
 	if _, err := g.uploadURL(r, u.ID); err != nil {
 		return err
-	}
-	if g.cfg.Expiration > 0 {
-		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
 	}
 	var partials []*state.Upload
 	ready := false
@@ -175,16 +167,11 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 
 	ctx = withRequest(ctx, r)
-	location, err := g.approveCreation(ctx, c, u)
-	if err != nil {
-		return err
-	}
-	lease, err := g.create(ctx, u)
+	location, lease, err := g.createUpload(ctx, c, u)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	g.postHook(ctx, hooks.PostCreate, u)
 
 	h := c.Response().Header()
 	h.Set("Location", location)
@@ -201,6 +188,38 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 	g.setExpires(h, u)
 	return c.NoContent(http.StatusCreated)
+}
+
+// newUpload is the record of an upload r is about to create: a fresh ID,
+// r's owner, the creation time and the expiry.
+func (g *Gateway) newUpload(r *http.Request, length int64, meta string) (*state.Upload, error) {
+	owner, err := g.owner(r)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	u := &state.Upload{ID: newID(), Length: length, Metadata: meta, Owner: owner, CreatedAt: now.Truncate(time.Second)}
+	if g.cfg.Expiration > 0 {
+		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
+	}
+	return u, nil
+}
+
+// createUpload is a creation of either protocol: the pre-create hook
+// (which may change the ID and metadata), the record and the storage, then
+// post-create. It returns the upload URL and the new upload's lease, which
+// the caller releases.
+func (g *Gateway) createUpload(ctx context.Context, c echo.Context, u *state.Upload) (string, state.Lease, error) {
+	location, err := g.approveCreation(ctx, c, u)
+	if err != nil {
+		return "", nil, err
+	}
+	lease, err := g.create(ctx, u)
+	if err != nil {
+		return "", nil, err
+	}
+	g.postHook(ctx, hooks.PostCreate, u)
+	return location, lease, nil
 }
 
 // approveCreation asks the pre-create hook about u, applies what the
@@ -414,18 +433,11 @@ func (g *Gateway) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := g.authorizeBeforeLock(ctx, r, id); err != nil {
-		return err
-	}
-
-	lease, u, err := g.lockAndLoad(ctx, id)
+	lease, u, err := g.lockForAppend(ctx, r, id)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	if u.Final() {
-		return protoErr(errForbidden, "a final upload cannot be patched")
-	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
@@ -457,18 +469,29 @@ func (g *Gateway) patch(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// authorizeBeforeLock decides access to an append before its lock is
-// taken: a denied client costs no lock round trip and cannot make the
-// holder let go.
-func (g *Gateway) authorizeBeforeLock(ctx context.Context, r *http.Request, id string) error {
-	if g.cfg.Auth == nil && !g.hookOn(hooks.PreAccess) {
-		return nil
+// lockForAppend takes the lease of an upload r appends to and reads it;
+// the caller unlocks. Access is decided before the lock: a denied client
+// costs no lock round trip and cannot make the holder let go. A final
+// upload takes no data.
+func (g *Gateway) lockForAppend(ctx context.Context, r *http.Request, id string) (state.Lease, *state.Upload, error) {
+	if g.cfg.Auth != nil || g.hookOn(hooks.PreAccess) {
+		u, err := g.load(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := g.authorize(ctx, r, u); err != nil {
+			return nil, nil, err
+		}
 	}
-	u, err := g.load(ctx, id)
+	lease, u, err := g.lockAndLoad(ctx, id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return g.authorize(ctx, r, u)
+	if u.Final() {
+		g.unlock(lease)
+		return nil, nil, protoErr(errForbidden, "a final upload cannot be appended to")
+	}
+	return lease, u, nil
 }
 
 // declareLength sets the length of a deferred-length upload. Repeating the

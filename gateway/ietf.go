@@ -235,26 +235,16 @@ func (g *Gateway) ietfCreate(c echo.Context, v int64) error {
 	if err != nil {
 		return err
 	}
-	owner, err := g.owner(r)
+	u, err := g.newUpload(r, length, meta)
 	if err != nil {
 		return err
-	}
-	now := time.Now()
-	u := &state.Upload{ID: newID(), Length: length, Metadata: meta, Owner: owner, CreatedAt: now.Truncate(time.Second)}
-	if g.cfg.Expiration > 0 {
-		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
 	}
 	ctx := withRequest(r.Context(), r)
-	location, err := g.approveCreation(ctx, c, u)
-	if err != nil {
-		return err
-	}
-	lease, err := g.create(ctx, u)
+	location, lease, err := g.createUpload(ctx, c, u)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	g.postHook(ctx, hooks.PostCreate, u)
 
 	// From here on the client can resume: tell it where, before reading
 	// the body. The final response repeats Location, as the draft asks.
@@ -353,10 +343,7 @@ func (g *Gateway) ietfAppend(c echo.Context, v int64) error {
 		return protoErr(errBadRequest, "Upload-Complete (?0 or ?1) is required")
 	}
 	declared, hasLength := sfSize(r, hdrUploadLength)
-	if err := g.authorizeBeforeLock(ctx, r, id); err != nil {
-		return err
-	}
-	lease, u, err := g.lockAndLoad(ctx, id)
+	lease, u, err := g.lockForAppend(ctx, r, id)
 	if err != nil {
 		return err
 	}
@@ -364,8 +351,6 @@ func (g *Gateway) ietfAppend(c echo.Context, v int64) error {
 	h := c.Response().Header()
 	g.setLimit(h, v, u)
 	switch {
-	case u.Final():
-		return protoErr(errForbidden, "a final upload cannot be appended to")
 	case offset != u.Offset:
 		h.Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 		h.Set(hdrUploadComplete, sfBoolText(false))

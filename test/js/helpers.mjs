@@ -17,3 +17,24 @@ export function sourceBytes (size, seed) {
 }
 
 export const sha256 = (b) => createHash('sha256').update(b).digest('hex')
+
+// uploadFirstChunk starts an upload of data in chunks of chunkSize and
+// aborts it as soon as the first chunk is acknowledged; abort() inside the
+// callback stops the client before it sends the next chunk, so the server
+// holds exactly one chunk. It resolves to the upload URL and the bytes
+// accepted.
+export function uploadFirstChunk (Upload, data, options) {
+  return new Promise((resolve, reject) => {
+    const upload = new Upload(data, {
+      retryDelays: null,
+      storeFingerprintForResuming: false,
+      ...options,
+      onChunkComplete: (chunkSize, accepted) => {
+        upload.abort().then(() => resolve({ url: upload.url, accepted }), reject)
+      },
+      onSuccess: () => reject(new Error('upload finished although it was aborted')),
+      onError: reject
+    })
+    upload.start()
+  })
+}

@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Upload } from 'tus-js-client'
-import { MiB, sourceBytes, sha256 } from './helpers.mjs'
+import { MiB, sourceBytes, sha256, uploadFirstChunk } from './helpers.mjs'
 
 const endpoint = process.env.TUSGATE_URL
 const interop = { 'ietf-draft-03': '5', 'ietf-draft-05': '6' }
@@ -26,23 +26,7 @@ for (const [protocol, version] of Object.entries(interop)) {
       assert.equal(req.getHeader('Tus-Resumable'), undefined, `${req.getMethod()} carries Tus-Resumable`)
     }
 
-    const first = await new Promise((resolve, reject) => {
-      const upload = new Upload(data, {
-        endpoint,
-        protocol,
-        chunkSize: MiB,
-        retryDelays: null,
-        storeFingerprintForResuming: false,
-        onBeforeRequest: checkRequest,
-        onChunkComplete: (chunkSize, accepted) => {
-          // Stops the client before it sends the next chunk.
-          upload.abort().then(() => resolve({ url: upload.url, accepted }), reject)
-        },
-        onSuccess: () => reject(new Error('upload finished although it was aborted')),
-        onError: reject
-      })
-      upload.start()
-    })
+    const first = await uploadFirstChunk(Upload, data, { endpoint, protocol, chunkSize: MiB, onBeforeRequest: checkRequest })
     assert.equal(first.accepted, MiB)
     assert.match(first.url, /^http:\/\/.+\/files\/[0-9a-f]{32}$/)
 

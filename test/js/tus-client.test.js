@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Upload } from 'tus-js-client'
-import { MiB, sourceBytes, sha256 } from './helpers.mjs'
+import { MiB, sourceBytes, sha256, uploadFirstChunk } from './helpers.mjs'
 
 const endpoint = process.env.TUSGATE_URL
 
@@ -39,23 +39,7 @@ test('upload aborted after the first chunk resumes and round-trips', { skip: !en
   const data = sourceBytes(3 * MiB + 12345, 0x5eed)
 
   // First attempt: abort as soon as the first 1 MiB chunk is acknowledged.
-  const aborted = new Promise((resolve, reject) => {
-    const upload = new Upload(data, {
-      endpoint,
-      chunkSize: MiB,
-      retryDelays: null,
-      storeFingerprintForResuming: false,
-      onChunkComplete: (chunkSize, accepted) => {
-        // abort() inside the callback stops the client before it sends
-        // the next chunk, so the server holds exactly one chunk.
-        upload.abort().then(() => resolve({ url: upload.url, accepted }), reject)
-      },
-      onSuccess: () => reject(new Error('upload finished although it was aborted')),
-      onError: reject
-    })
-    upload.start()
-  })
-  const first = await aborted
+  const first = await uploadFirstChunk(Upload, data, { endpoint, chunkSize: MiB })
   assert.equal(first.accepted, MiB)
   assert.match(first.url, /^http:\/\/.+\/files\/[0-9a-f]{32}$/)
 
