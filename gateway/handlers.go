@@ -337,7 +337,7 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body 
 	var err error
 	if body {
 		before := u.Offset
-		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
+		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck, nil)
 		if u.Offset > before {
 			g.postHook(ctx, hooks.PostReceive, u)
 		}
@@ -448,7 +448,7 @@ func (g *Gateway) patch(c echo.Context) error {
 		}
 	}
 	before := u.Offset
-	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
+	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck, nil)
 	if u.Offset > before {
 		g.postHook(ctx, hooks.PostReceive, u)
 	}

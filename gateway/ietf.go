@@ -269,7 +269,7 @@ func (g *Gateway) ietfTransfer(c echo.Context, u *state.Upload, lease state.Leas
 	var err error
 	if hasBody(r) {
 		before := u.Offset
-		err = g.appendBody(ctx, u, lease, r, c.Response(), nil)
+		err = g.appendBody(ctx, u, lease, r, c.Response(), nil, progressReports(c.Response().Writer, r))
 		if u.Offset > before {
 			g.postHook(ctx, hooks.PostReceive, u)
 		}
@@ -284,6 +284,32 @@ func (g *Gateway) ietfTransfer(c echo.Context, u *state.Upload, lease state.Leas
 		err = ferr
 	}
 	return err
+}
+
+// progressReports sends a 104 with the committed offset after every commit
+// of a body, the draft's progress report. Go does not clear the header map
+// after a 1xx, so Location and Upload-Limit, which a progress report must
+// not carry, are taken out for it and put back for the final response. w is
+// the server's writer: Echo's would take a 1xx for the final response.
+func progressReports(w http.ResponseWriter, r *http.Request) func(int64) {
+	if !r.ProtoAtLeast(1, 1) {
+		return nil
+	}
+	return func(offset int64) {
+		h := w.Header()
+		loc, lim := h.Values("Location"), h.Values(hdrUploadLimit)
+		h.Del("Location")
+		h.Del(hdrUploadLimit)
+		h.Set(hdrUploadOffset, strconv.FormatInt(offset, 10))
+		w.WriteHeader(statusUploadResumptionSupported)
+		h.Del(hdrUploadOffset)
+		if loc != nil {
+			h["Location"] = loc
+		}
+		if lim != nil {
+			h[hdrUploadLimit] = lim
+		}
+	}
 }
 
 // completeLength fixes the length at the end of the representation: an

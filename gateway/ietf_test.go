@@ -135,6 +135,7 @@ func TestDraftCreationWithBodyThenAppend(t *testing.T) {
 		wantHeader(t, r.header, hdrUploadOffset, strconv.FormatInt(half, 10))
 		wantHeader(t, r.header, hdrUploadComplete, "?0")
 		wantHeader(t, r.header, hdrTusResumable, "")
+		checkProgress(t, "creation", r.interim[1:], 0, half)
 
 		offset, complete, h := d.offset(loc)
 		if h.status != http.StatusNoContent || offset != half || complete {
@@ -147,8 +148,35 @@ func TestDraftCreationWithBodyThenAppend(t *testing.T) {
 		wantStatus(t, "append", r, http.StatusNoContent)
 		wantHeader(t, r.header, hdrUploadComplete, "?1")
 		wantHeader(t, r.header, hdrUploadOffset, strconv.Itoa(len(data)))
+		checkProgress(t, "append", r.interim, half, int64(len(data)))
 		env.checkStored(t, loc, data)
 	})
+}
+
+// checkProgress checks the progress 104s of a body stored from offset from
+// to to: one per commit (how many depends on how the body arrives), offsets
+// rising to the end of the body, and no Location or Upload-Limit, which only
+// the creation's first 104 carries.
+func checkProgress(t *testing.T, what string, interim []http.Header, from, to int64) {
+	t.Helper()
+	if len(interim) == 0 {
+		t.Errorf("%s: no progress 104", what)
+		return
+	}
+	last := from
+	for _, h := range interim {
+		n, ok := itemInt(h.Get(hdrUploadOffset))
+		if !ok || n <= last || n > to {
+			t.Errorf("%s: progress Upload-Offset %q after %d, want a rising offset up to %d", what, h.Get(hdrUploadOffset), last, to)
+		}
+		last = n
+		if h.Get("Location") != "" || h.Get(hdrUploadLimit) != "" {
+			t.Errorf("%s: a progress 104 carries Location %q or Upload-Limit %q", what, h.Get("Location"), h.Get(hdrUploadLimit))
+		}
+	}
+	if last != to {
+		t.Errorf("%s: the last progress 104 says %d, want the stored %d", what, last, to)
+	}
 }
 
 // Creation without a body and without a length (careful creation) gets the

@@ -98,9 +98,10 @@ func (g *Gateway) commit(ctx context.Context, u *state.Upload, tok state.Token, 
 }
 
 // appendBody streams the request body into the backend at u.Offset while
-// the caller holds lease. u is updated with every commit. With a checksum
-// (header or trailer) nothing is committed until the digest is verified.
-func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.Lease, r *http.Request, w http.ResponseWriter, ck *checksumRequest) error {
+// the caller holds lease. u is updated with every commit, and progress (if
+// set) is told the new offset. With a checksum (header or trailer) nothing
+// is committed until the digest is verified.
+func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.Lease, r *http.Request, w http.ResponseWriter, ck *checksumRequest, progress func(int64)) error {
 	limit := int64(math.MaxInt64)
 	switch {
 	case !u.DeferLength():
@@ -152,6 +153,9 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			return nil
 		}
 		err := g.commit(cctx, u, lease.Token(), ch)
+		if err == nil && progress != nil {
+			progress(u.Offset)
+		}
 		if errors.Is(err, state.ErrFenced) || errors.Is(err, state.ErrConflict) || errors.Is(err, state.ErrNotApplied) {
 			// Surely not applied: what only this change points to (a new
 			// tail) would stay in the bucket for good. After an ambiguous
