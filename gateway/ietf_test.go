@@ -541,3 +541,32 @@ func TestDraftGetIsOffsetRetrievalInVersion8(t *testing.T) {
 		t.Errorf("version 6 GET: %q, want the upload", r.body)
 	}
 }
+
+// FuzzDraftFields: the draft's Integer and Boolean fields are read as RFC
+// 9651 items; a value that is not of the field's type is ignored (ok false),
+// a read value is what the field says, and an Integer is never negative.
+func FuzzDraftFields(f *testing.F) {
+	for _, s := range []string{"", "0", "12", "-1", "?1", "?0", "?2", "1;a=b", "1.5", "abc", "1, 2",
+		"999999999999999", "9999999999999999", " 7 ", "\"5\"", ":aGk=:", "@1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := &http.Request{Header: http.Header{hdrUploadOffset: {v}, hdrUploadComplete: {v}}}
+		if n, ok := sfSize(r, hdrUploadOffset); ok {
+			if n < 0 {
+				t.Fatalf("sfSize(%q) = %d", v, n)
+			}
+			if m, isInt := itemInt(v); !isInt || m != n {
+				t.Fatalf("sfSize(%q) = %d, the item is %d (%v)", v, n, m, isInt)
+			}
+		}
+		if b, ok := sfBool(r, hdrUploadComplete); ok {
+			if want, isBool := itemBool(v); !isBool || want != b {
+				t.Fatalf("sfBool(%q) = %v, the item is %v (%v)", v, b, want, isBool)
+			}
+			if _, isInt := sfSize(r, hdrUploadComplete); isInt {
+				t.Fatalf("%q read as both a Boolean and an Integer", v)
+			}
+		}
+	})
+}
