@@ -29,6 +29,31 @@ import (
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
+// cluster is two replicas sharing a private Redis and a prefix of the
+// shared bucket, emptied when the test ends.
+type cluster struct {
+	redis          *testenv.RedisServer
+	replicas       []*e2e.Proc
+	s3             *s3.Client
+	bucket, prefix string
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	endpoint, bucket := testenv.S3Endpoint(t)
+	c := &cluster{redis: testenv.StartRedis(t), s3: testenv.S3Client(t, endpoint), bucket: bucket,
+		prefix: "ietf/" + strings.ToLower(rand.Text()[:10]) + "/"}
+	// 5 MiB parts, so a test knows when a part of a body is stored.
+	q := url.Values{"endpoint": {endpoint}, "path_style": {"true"}, "min_part_size": {"5MiB"}, "part_size": {"5MiB"}}
+	store := fmt.Sprintf("s3://%s/%s?%s", bucket, c.prefix, q.Encode())
+	opts := e2e.Options{Env: []string{"AWS_REGION=us-east-1"}}
+	for range 2 {
+		c.replicas = append(c.replicas, e2e.StartWith(t, opts, "--state", c.redis.URL, "--store", store, "--lock-timeout", "30s"))
+	}
+	t.Cleanup(func() { removePrefix(c.s3, c.bucket, c.prefix) })
+	return c
+}
+
 // roundRobin is a reverse proxy that sends each request to the next
 // replica. The Host header is kept, so upload URLs name the proxy.
 type roundRobin struct {
@@ -67,19 +92,9 @@ var uploadedRe = regexp.MustCompile(`(?m)UPLOADED (\S+) (\S+) ([0-9a-f]{64}) ([0
 // must be the sources, byte for byte, with no multipart upload left over.
 func TestTusJSClientDraftThroughTwoReplicas(t *testing.T) {
 	node, dir := testenv.NodeProject(t, "../js")
-	endpoint, bucket := testenv.S3Endpoint(t)
-	redis := testenv.StartRedis(t)
-	prefix := "ietf/" + strings.ToLower(rand.Text()[:10]) + "/"
-	q := url.Values{"endpoint": {endpoint}, "path_style": {"true"}}
-	store := fmt.Sprintf("s3://%s/%s?%s", bucket, prefix, q.Encode())
-	opts := e2e.Options{Env: []string{"AWS_REGION=us-east-1"}}
-	var replicas []*e2e.Proc
-	for range 2 {
-		replicas = append(replicas, e2e.StartWith(t, opts, "--state", redis.URL, "--store", store))
-	}
-	rr := startRoundRobin(t, replicas)
-	s3c := testenv.S3Client(t, endpoint)
-	t.Cleanup(func() { removePrefix(s3c, bucket, prefix) })
+	c := startCluster(t)
+	rr := startRoundRobin(t, c.replicas)
+	s3c, bucket, prefix := c.s3, c.bucket, c.prefix
 	base := rr.URL + "/files/"
 
 	checkAnnouncedThroughProxy(t, base)
