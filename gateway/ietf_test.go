@@ -412,6 +412,22 @@ func TestDraftAppendMediaType(t *testing.T) {
 	})
 }
 
+// stalledAppend starts an append of all of data, completing the upload,
+// whose body stops after cut bytes; it returns once the server stored them.
+// Closing release cuts the connection; done gets the outcome.
+func (e *draftEnv) stalledAppend(t *testing.T, d *draftClient, loc string, data []byte, cut int64) (release chan struct{}, done <-chan reply) {
+	t.Helper()
+	release = make(chan struct{})
+	t.Cleanup(func() { closeOnce(release) })
+	h := http.Header{"Content-Type": {partialUpload}, hdrUploadOffset: {"0"}, hdrUploadComplete: {"?1"}}
+	out := make(chan reply, 1)
+	go func() {
+		out <- d.do(d.request(http.MethodPatch, loc, &cutBody{data: data[:cut], release: release}, int64(len(data)), h), nil)
+	}()
+	awaitCommitted(t, e.store, loc, cut)
+	return release, out
+}
+
 // An append cut mid-body keeps what arrived; offset retrieval reports it
 // and an append from there completes the upload.
 func TestDraftInterruptedAppendKeepsWhatArrived(t *testing.T) {
@@ -421,14 +437,7 @@ func TestDraftInterruptedAppendKeepsWhatArrived(t *testing.T) {
 		data := sourceBytes(6*syncStep, 40+uint64(v))
 		const cut = 4 * syncStep
 		loc := d.create(env.base, nil, 0, int64(len(data)), false, nil, nil).header.Get("Location")
-		release := make(chan struct{})
-		t.Cleanup(func() { closeOnce(release) })
-		h := http.Header{"Content-Type": {partialUpload}, hdrUploadOffset: {"0"}, hdrUploadComplete: {"?1"}}
-		done := make(chan reply, 1)
-		go func() {
-			done <- d.do(d.request(http.MethodPatch, loc, &cutBody{data: data[:cut], release: release}, int64(len(data)), h), nil)
-		}()
-		awaitCommitted(t, env.store, loc, cut)
+		release, done := env.stalledAppend(t, d, loc, data, cut)
 		close(release)
 		if r := <-done; r.err == nil {
 			t.Fatalf("the cut append got a final response %d", r.status)
@@ -451,14 +460,7 @@ func TestDraftNewRequestTakesOverAHungAppend(t *testing.T) {
 	data := sourceBytes(5*syncStep, 50)
 	const cut = 2 * syncStep
 	loc := d.create(env.base, nil, 0, int64(len(data)), false, nil, nil).header.Get("Location")
-	release := make(chan struct{})
-	t.Cleanup(func() { closeOnce(release) })
-	h := http.Header{"Content-Type": {partialUpload}, hdrUploadOffset: {"0"}, hdrUploadComplete: {"?1"}}
-	done := make(chan reply, 1)
-	go func() {
-		done <- d.do(d.request(http.MethodPatch, loc, &cutBody{data: data[:cut], release: release}, int64(len(data)), h), nil)
-	}()
-	awaitCommitted(t, env.store, loc, cut)
+	release, done := env.stalledAppend(t, d, loc, data, cut)
 
 	other := newDraftClient(t, 8) // the client back on another connection
 	offset, complete, _ := other.offset(loc)
