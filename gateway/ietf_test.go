@@ -572,3 +572,20 @@ func FuzzDraftFields(f *testing.F) {
 		}
 	})
 }
+
+// The draft creates with any method that carries content: PUT to the base
+// path works as POST does; for tus it stays 405.
+func TestDraftCreationByPut(t *testing.T) {
+	env := newDraftEnv(t, Config{})
+	d := newDraftClient(t, 8)
+	r := d.do(d.request(http.MethodPut, env.base, strings.NewReader("hello"), 5,
+		http.Header{hdrUploadComplete: {"?1"}}), nil)
+	wantStatus(t, "PUT creation", r, http.StatusCreated)
+	if len(r.interim) == 0 || r.interim[0].Get("Location") != r.header.Get("Location") {
+		t.Errorf("PUT creation: 104s %v, want one announcing Location %q", r.interim, r.header.Get("Location"))
+	}
+	env.checkStored(t, r.header.Get("Location"), []byte("hello"))
+	if res := tus(t, http.MethodPut, env.base, []byte("x"), nil); res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") == "" {
+		t.Errorf("tus PUT: %d, Allow %q; want 405 with Allow", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
