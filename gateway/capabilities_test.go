@@ -23,17 +23,25 @@ func (b limitedBackend) Capabilities() backends.Capabilities { return b.caps }
 
 func newLimited(t *testing.T, cfg Config, caps backends.Capabilities) (*Gateway, error) {
 	t.Helper()
+	st, fs := boltAndFiles(t, filestore.Options{})
+	return New(cfg, st, st, limitedBackend{Store: fs, caps: caps})
+}
+
+// boltAndFiles opens a bbolt state store and a file backend in a new
+// temporary directory, closed when the test ends.
+func boltAndFiles(t *testing.T, opts filestore.Options) (*boltstore.Store, *filestore.Store) {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	fs, err := filestore.New(filepath.Join(dir, "data"), filestore.Options{})
+	fs, err := filestore.New(filepath.Join(dir, "data"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cfg, st, st, limitedBackend{Store: fs, caps: caps})
+	return st, fs
 }
 
 // The gateway advertises and accepts only what the backend reports: the

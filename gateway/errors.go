@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,6 +37,8 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	errShuttingDown        = errors.New("server shutting down; bytes received so far were stored")
 	errNotImplemented      = errors.New("not supported by the configured storage")
+	errInconsistentLength  = errors.New("inconsistent upload length")
+	errInteropVersion      = errors.New("unsupported Upload-Draft-Interop-Version")
 	// errStopped is tusd's message, word for word, once a hook's
 	// StopUpload stopped an upload (answered as a hook rejection, 400).
 	errStopped = errors.New("upload has been stopped by server")
@@ -116,6 +119,8 @@ var errorStatuses = []struct {
 }{
 	{errUnsupportedVersion, http.StatusPreconditionFailed},
 	{errBadRequest, http.StatusBadRequest},
+	{errInconsistentLength, http.StatusBadRequest},
+	{errInteropVersion, http.StatusBadRequest},
 	{errClientGone, http.StatusBadRequest},
 	{errUnauthenticated, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},
@@ -174,12 +179,15 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 	}
 	status, sentinel := statusOf(err)
 	h := c.Response().Header()
-	h.Set(hdrTusResumable, tusVersion)
-	msg := clientMessage(err, sentinel, status)
 	r := c.Request()
+	ietf := hasHeader(r, hdrInterop)
+	if !ietf {
+		h.Set(hdrTusResumable, tusVersion)
+	}
+	msg := clientMessage(err, sentinel, status)
 	attrs := []any{"method", methodLabel(r.Method), "path", truncate(r.URL.Path, 200), "status", status, "err", truncate(err.Error(), 1000)}
 	switch {
-	case status == http.StatusPreconditionFailed:
+	case status == http.StatusPreconditionFailed && !ietf:
 		h.Set(hdrTusVersion, tusVersion)
 	case status >= 500:
 		// Clients get the sentinel's short text; the cause goes to the log.
@@ -204,7 +212,58 @@ func (g *Gateway) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	if ietf {
+		_ = c.Blob(status, problemJSON, problemOf(err, status, msg))
+		return
+	}
 	_ = c.String(status, msg+"\n")
+}
+
+// Problem types of the IETF resumable upload draft (RFC 9457).
+const (
+	problemJSON               = "application/problem+json"
+	problemMismatchingOffset  = "https://iana.org/assignments/http-problem-types#mismatching-upload-offset"
+	problemInconsistentLength = "https://iana.org/assignments/http-problem-types#inconsistent-upload-length"
+)
+
+// offsetMismatch is errOffsetMismatch with the two offsets that the
+// mismatching-upload-offset problem reports.
+type offsetMismatch struct {
+	*protoError
+	expected, provided int64
+}
+
+func (e *offsetMismatch) Unwrap() error { return e.protoError }
+
+func mismatchErr(expected, provided int64) error {
+	pe := protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", provided, expected).(*protoError)
+	return &offsetMismatch{protoError: pe, expected: expected, provided: provided}
+}
+
+// problem is an RFC 9457 problem details object.
+type problem struct {
+	Type           string `json:"type"`
+	Title          string `json:"title"`
+	Status         int    `json:"status"`
+	Detail         string `json:"detail,omitempty"`
+	ExpectedOffset *int64 `json:"expected-offset,omitempty"`
+	ProvidedOffset *int64 `json:"provided-offset,omitempty"`
+}
+
+// problemOf is the body of an error answered to a draft request: the
+// draft's own problem types where it names one, about:blank otherwise.
+func problemOf(err error, status int, msg string) []byte {
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg}
+	var om *offsetMismatch
+	switch {
+	case errors.As(err, &om):
+		p.Type, p.Title = problemMismatchingOffset, "offset from request does not match offset of resource"
+		p.ExpectedOffset, p.ProvidedOffset = &om.expected, &om.provided
+	case errors.Is(err, errInconsistentLength):
+		p.Type, p.Title = problemInconsistentLength, "inconsistent length values for upload"
+	}
+	b, _ := json.Marshal(p) // plain strings and integers: cannot fail
+	return b
 }
 
 func retryAfterSeconds(err error) int {

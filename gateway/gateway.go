@@ -262,15 +262,17 @@ func (g *Gateway) routes() *echo.Echo {
 		if p == "" {
 			continue
 		}
-		e.OPTIONS(p, g.options)
-		e.POST(p, g.post)
+		e.OPTIONS(p, g.byProtocol(g.options, g.ietfOptions))
+		e.POST(p, g.byProtocol(g.post, g.ietfCreate))
+		// The draft creates uploads with any method that carries content.
+		e.PUT(p, g.byProtocol(methodNotAllowed, g.ietfCreate))
 	}
 	up := base + "/:id"
-	e.OPTIONS(up, g.options)
-	e.HEAD(up, g.head)
-	e.PATCH(up, g.patch)
+	e.OPTIONS(up, g.byProtocol(g.options, g.ietfOptions))
+	e.HEAD(up, g.byProtocol(g.head, g.ietfHead))
+	e.PATCH(up, g.byProtocol(g.patch, g.ietfAppend))
 	e.DELETE(up, g.delete)
-	e.GET(up, g.get)
+	e.GET(up, g.byProtocol(g.get, g.ietfGet))
 	return e
 }
 
@@ -279,7 +281,10 @@ func (g *Gateway) routes() *echo.Echo {
 func (g *Gateway) tusHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set(hdrTusResumable, tusVersion)
+		if !hasHeader(c.Request(), hdrInterop) {
+			// Draft requests are answered without tus headers.
+			h.Set(hdrTusResumable, tusVersion)
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		start := time.Now()
 		// Errors are rendered here rather than after the chain so the
@@ -326,6 +331,9 @@ var singleValued = []string{hdrTusResumable, hdrUploadOffset, hdrUploadLength, h
 func (g *Gateway) checkVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		if hasHeader(r, hdrInterop) {
+			return g.checkInterop(c, next)
+		}
 		if r.Method == http.MethodOptions || r.Method == http.MethodGet {
 			return next(c)
 		}
@@ -344,18 +352,20 @@ func (g *Gateway) checkVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-var corsAllowMethods = []string{"POST", "HEAD", "PATCH", "OPTIONS", "GET", "DELETE"}
+var corsAllowMethods = []string{"POST", "HEAD", "PATCH", "OPTIONS", "GET", "DELETE", "PUT"}
 
 var corsAllowHeaders = []string{
 	"Authorization", "Origin", "X-Requested-With", "X-Request-ID", "X-HTTP-Method-Override",
 	"Content-Type", "Upload-Length", "Upload-Offset", "Tus-Resumable", "Upload-Metadata",
 	"Upload-Defer-Length", "Upload-Concat", "Upload-Checksum",
+	"Upload-Complete", "Upload-Draft-Interop-Version", "Content-Disposition",
 }
 
 var corsExposeHeaders = []string{
 	"Upload-Offset", "Location", "Upload-Length", "Tus-Version", "Tus-Resumable", "Tus-Max-Size",
 	"Tus-Extension", "Upload-Metadata", "Upload-Defer-Length", "Upload-Concat", "Upload-Expires",
 	"Tus-Checksum-Algorithm", "Content-Range", "Content-Disposition",
+	"Upload-Complete", "Upload-Limit", "Upload-Draft-Interop-Version",
 }
 
 func (g *Gateway) corsConfig() middleware.CORSConfig {

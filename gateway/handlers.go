@@ -52,9 +52,13 @@ func hasBody(r *http.Request) bool {
 	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }
 
-func isOffsetStream(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == offsetOctetStream
+func isOffsetStream(r *http.Request) bool { return hasMediaType(r, offsetOctetStream) }
+
+// hasMediaType reports whether the request's Content-Type is media type mt
+// (parameters aside).
+func hasMediaType(r *http.Request, mt string) bool {
+	got, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && got == mt
 }
 
 // creationLength reads Upload-Length / Upload-Defer-Length of a POST;
@@ -133,22 +137,15 @@ func (g *Gateway) post(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	owner, err := g.owner(r)
+	u, err := g.newUpload(r, length, meta)
 	if err != nil {
 		return err
 	}
-
-	now := time.Now()
-	u := &state.Upload{
-		ID: newID(), Length: length, Metadata: meta, Concat: r.Header.Get(hdrUploadConcat),
-		Partial: concat.partial, Owner: owner, CreatedAt: now.Truncate(time.Second),
-	}
-	location, err := g.uploadURL(r, u.ID)
-	if err != nil {
+	u.Concat, u.Partial = r.Header.Get(hdrUploadConcat), concat.partial
+	// A request whose Host cannot make an upload URL fails before the
+	// partials are read or a hook is asked.
+	if _, err := g.uploadURL(r, u.ID); err != nil {
 		return err
-	}
-	if g.cfg.Expiration > 0 {
-		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
 	}
 	var partials []*state.Upload
 	ready := false
@@ -170,35 +167,11 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 
 	ctx = withRequest(ctx, r)
-	res, err := g.preHook(ctx, hooks.PreCreate, u)
-	if err != nil {
-		return err
-	}
-	if res.RejectUpload {
-		return reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
-	}
-	if res.ChangeFileInfo.Storage != nil {
-		// Where bytes go follows from the upload ID (choose it with
-		// ChangeFileInfo.ID): a receiver-chosen path or key could point
-		// outside the store or at another upload's object.
-		g.log.WarnContext(ctx, "pre-create hook: ChangeFileInfo.Storage is not supported and was ignored", "id", u.ID)
-	}
-	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
-		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
-			return err
-		}
-		if location, err = g.uploadURL(r, u.ID); err != nil {
-			return err
-		}
-	}
-	applyHookHeaders(c.Response().Header(), res.HTTPResponse.Header)
-
-	lease, err := g.create(ctx, u)
+	location, lease, err := g.createUpload(ctx, c, u)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	g.postHook(ctx, hooks.PostCreate, u)
 
 	h := c.Response().Header()
 	h.Set("Location", location)
@@ -215,6 +188,64 @@ func (g *Gateway) post(c echo.Context) error {
 	}
 	g.setExpires(h, u)
 	return c.NoContent(http.StatusCreated)
+}
+
+// newUpload is the record of an upload r is about to create: a fresh ID,
+// r's owner, the creation time and the expiry.
+func (g *Gateway) newUpload(r *http.Request, length int64, meta string) (*state.Upload, error) {
+	owner, err := g.owner(r)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	u := &state.Upload{ID: newID(), Length: length, Metadata: meta, Owner: owner, CreatedAt: now.Truncate(time.Second)}
+	if g.cfg.Expiration > 0 {
+		u.ExpiresAt = now.Add(g.cfg.Expiration).Truncate(time.Second)
+	}
+	return u, nil
+}
+
+// createUpload is a creation of either protocol: the pre-create hook
+// (which may change the ID and metadata), the record and the storage, then
+// post-create. It returns the upload URL and the new upload's lease, which
+// the caller releases.
+func (g *Gateway) createUpload(ctx context.Context, c echo.Context, u *state.Upload) (string, state.Lease, error) {
+	location, err := g.approveCreation(ctx, c, u)
+	if err != nil {
+		return "", nil, err
+	}
+	lease, err := g.create(ctx, u)
+	if err != nil {
+		return "", nil, err
+	}
+	g.postHook(ctx, hooks.PostCreate, u)
+	return location, lease, nil
+}
+
+// approveCreation asks the pre-create hook about u, applies what the
+// receiver changes (ID, metadata) and returns the upload's URL. Every
+// protocol's creation passes through it.
+func (g *Gateway) approveCreation(ctx context.Context, c echo.Context, u *state.Upload) (string, error) {
+	res, err := g.preHook(ctx, hooks.PreCreate, u)
+	if err != nil {
+		return "", err
+	}
+	if res.RejectUpload {
+		return "", reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
+	}
+	if res.ChangeFileInfo.Storage != nil {
+		// Where bytes go follows from the upload ID (choose it with
+		// ChangeFileInfo.ID): a receiver-chosen path or key could point
+		// outside the store or at another upload's object.
+		g.log.WarnContext(ctx, "pre-create hook: ChangeFileInfo.Storage is not supported and was ignored", "id", u.ID)
+	}
+	if res.ChangeFileInfo.ID != "" || res.ChangeFileInfo.MetaData != nil {
+		if err := g.changeFileInfo(u, res.ChangeFileInfo); err != nil {
+			return "", err
+		}
+	}
+	applyHookHeaders(c.Response().Header(), res.HTTPResponse.Header)
+	return g.uploadURL(c.Request(), u.ID)
 }
 
 // detachedTimeout bounds work that must finish even when the client has
@@ -311,7 +342,7 @@ func (g *Gateway) fill(c echo.Context, u *state.Upload, lease state.Lease, body 
 	}
 	var err error
 	if body {
-		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck)
+		err = g.appendBody(ctx, u, lease, c.Request(), c.Response(), ck, nil)
 	}
 	// As in patch: finishing outlives a client that hung up.
 	if ferr := g.finish(context.WithoutCancel(ctx), u, lease.Token()); err == nil {
@@ -326,31 +357,37 @@ func (g *Gateway) setExpires(h http.Header, u *state.Upload) {
 	}
 }
 
-func (g *Gateway) head(c echo.Context) error {
+// current reads the upload of an offset request (HEAD): a PATCH still
+// streaming, perhaps for a client that has gone, is asked to store what it
+// has and let go first, so the offset reported is the one the next PATCH
+// needs. If that fails, it reports what is stored.
+func (g *Gateway) current(c echo.Context) (*state.Upload, error) {
 	id, err := uploadID(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx := c.Request().Context()
 	u, err := g.load(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := g.authorize(ctx, c.Request(), u); err != nil {
-		return err
+		return nil, err
 	}
 	if u.Locked && !u.Final() {
-		// A PATCH is streaming, perhaps for a client that has gone. Ask it
-		// to store what it has and let go, so the offset we report is the
-		// one the next PATCH needs. If that fails, report what is stored.
 		if lease, lerr := g.lock(ctx, id); lerr == nil {
 			g.unlock(lease)
 			if u, err = g.load(ctx, id); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	if u, err = g.resolveFinal(ctx, u); err != nil {
+	return g.resolveFinal(ctx, u)
+}
+
+func (g *Gateway) head(c echo.Context) error {
+	u, err := g.current(c)
+	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -398,29 +435,11 @@ func (g *Gateway) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.cfg.Auth != nil || g.hookOn(hooks.PreAccess) {
-		// Decided before the lock: a denied client costs no lock round
-		// trip and cannot make the holder let go.
-		u, err := g.load(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := g.authorize(ctx, r, u); err != nil {
-			return err
-		}
-	}
-
-	lease, u, err := g.lockAndLoad(ctx, id)
+	lease, u, err := g.lockForAppend(ctx, r, id)
 	if err != nil {
 		return err
 	}
 	defer g.unlock(lease)
-	if u.Final() {
-		return protoErr(errForbidden, "a final upload cannot be patched")
-	}
-	if u.Stopped {
-		return stoppedError(u)
-	}
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
 		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
@@ -430,7 +449,7 @@ func (g *Gateway) patch(c echo.Context) error {
 			return err
 		}
 	}
-	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck)
+	werr := g.appendBody(ctx, u, lease, r, c.Response(), ck, nil)
 	// A body cut short may still have completed the upload (413 after the
 	// exact length), so finishing does not depend on werr. Like the write,
 	// it outlives a client that hung up: a takeover or disconnect cancels
@@ -448,6 +467,35 @@ func (g *Gateway) patch(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// lockForAppend takes the lease of an upload r appends to and reads it;
+// the caller unlocks. Access is decided before the lock: a denied client
+// costs no lock round trip and cannot make the holder let go. A final
+// upload takes no data.
+func (g *Gateway) lockForAppend(ctx context.Context, r *http.Request, id string) (state.Lease, *state.Upload, error) {
+	if g.cfg.Auth != nil || g.hookOn(hooks.PreAccess) {
+		u, err := g.load(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := g.authorize(ctx, r, u); err != nil {
+			return nil, nil, err
+		}
+	}
+	lease, u, err := g.lockAndLoad(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Final() {
+		g.unlock(lease)
+		return nil, nil, protoErr(errForbidden, "a final upload cannot be appended to")
+	}
+	if u.Stopped {
+		g.unlock(lease)
+		return nil, nil, stoppedError(u)
+	}
+	return lease, u, nil
+}
+
 // declareLength sets the length of a deferred-length upload. Repeating the
 // length already set is accepted; changing it is not.
 func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.Token, n int64) error {
@@ -455,9 +503,9 @@ func (g *Gateway) declareLength(ctx context.Context, u *state.Upload, tok state.
 	case !u.DeferLength() && n == u.Length:
 		return nil
 	case !u.DeferLength():
-		return protoErr(errBadRequest, "Upload-Length is already %d and cannot change", u.Length)
+		return protoErr(errInconsistentLength, "Upload-Length is already %d and cannot change", u.Length)
 	case n < u.Offset:
-		return protoErr(errBadRequest, "Upload-Length %d is below the %d bytes already received", n, u.Offset)
+		return protoErr(errInconsistentLength, "Upload-Length %d is below the %d bytes already received", n, u.Offset)
 	case g.cfg.MaxSize > 0 && n > g.cfg.MaxSize:
 		return protoErr(errTooLarge, "Upload-Length %d exceeds the maximum of %d", n, g.cfg.MaxSize)
 	}

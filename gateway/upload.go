@@ -98,9 +98,10 @@ func (g *Gateway) commit(ctx context.Context, u *state.Upload, tok state.Token, 
 }
 
 // appendBody streams the request body into the backend at u.Offset while
-// the caller holds lease. u is updated with every commit. With a checksum
-// (header or trailer) nothing is committed until the digest is verified.
-func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.Lease, r *http.Request, w http.ResponseWriter, ck *checksumRequest) error {
+// the caller holds lease. u is updated with every commit, and progress (if
+// set) is told the new offset. With a checksum (header or trailer) nothing
+// is committed until the digest is verified.
+func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.Lease, r *http.Request, w http.ResponseWriter, ck *checksumRequest, progress func(int64)) error {
 	limit := int64(math.MaxInt64)
 	switch {
 	case !u.DeferLength():
@@ -143,8 +144,8 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 	}
 
 	start := u.Offset
-	progress := g.receiveEvents(ctx, u)
-	defer progress.done(u)
+	events := g.receiveEvents(ctx, u)
+	defer events.done(u)
 	var pending backends.Progress
 	pendingAny := false
 	commit := func(cctx context.Context, p backends.Progress) error {
@@ -161,7 +162,10 @@ func (g *Gateway) appendBody(ctx context.Context, u *state.Upload, lease state.L
 			g.discard(context.WithoutCancel(cctx), u, p)
 		}
 		if err == nil {
-			progress.committed(u)
+			events.committed(u)
+			if progress != nil {
+				progress(u.Offset)
+			}
 		}
 		return err
 	}

@@ -3,26 +3,10 @@
 // runs this file with `node --test`).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { Upload } from 'tus-js-client'
+import { MiB, sourceBytes, sha256, uploadFirstChunk } from './helpers.mjs'
 
 const endpoint = process.env.TUSGATE_URL
-const MiB = 1024 * 1024
-
-// Deterministic bytes (xorshift32), so a failure can be reproduced.
-function sourceBytes (size, seed) {
-  const buf = Buffer.alloc(size)
-  let x = seed >>> 0
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    buf[i] = x & 0xff
-  }
-  return buf
-}
-
-const sha256 = (b) => createHash('sha256').update(b).digest('hex')
 
 // start runs an Upload until it succeeds or fails. Retries are off so that a
 // server error surfaces instead of being papered over.
@@ -55,23 +39,7 @@ test('upload aborted after the first chunk resumes and round-trips', { skip: !en
   const data = sourceBytes(3 * MiB + 12345, 0x5eed)
 
   // First attempt: abort as soon as the first 1 MiB chunk is acknowledged.
-  const aborted = new Promise((resolve, reject) => {
-    const upload = new Upload(data, {
-      endpoint,
-      chunkSize: MiB,
-      retryDelays: null,
-      storeFingerprintForResuming: false,
-      onChunkComplete: (chunkSize, accepted) => {
-        // abort() inside the callback stops the client before it sends
-        // the next chunk, so the server holds exactly one chunk.
-        upload.abort().then(() => resolve({ url: upload.url, accepted }), reject)
-      },
-      onSuccess: () => reject(new Error('upload finished although it was aborted')),
-      onError: reject
-    })
-    upload.start()
-  })
-  const first = await aborted
+  const first = await uploadFirstChunk(Upload, data, { endpoint, chunkSize: MiB })
   assert.equal(first.accepted, MiB)
   assert.match(first.url, /^http:\/\/.+\/files\/[0-9a-f]{32}$/)
 
