@@ -59,7 +59,7 @@ func TestConnectionFaults(t *testing.T) {
 	ps, bases := proxies(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := newResumingClient()
+	c := newGoClient()
 	b := newBatch()
 	for i := range 6 {
 		b.start(ctx, e, c, "", source(12*MiB+i*MiB+i, uint64(200+i)), rotate(bases, i))
@@ -82,5 +82,5 @@ func TestConnectionFaults(t *testing.T) {
 	for i, tx := range toxics {
 		names[i] = tx.name
 	}
-	check(t, e, "client connection "+strings.Join(names, ", "), b.wait(), len(toxics), c)
+	check(t, e, "client connection "+strings.Join(names, ", "), b.wait(), len(toxics), &c.recorder)
 }

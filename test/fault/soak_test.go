@@ -37,7 +37,7 @@ func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(3*time.Minute))
 	defer cancel()
 
-	c := newResumingClient()
+	c := newGoClient()
 	b := newBatch()
 	var seeds sync.Mutex
 	seed := uint64(1000)
