@@ -30,6 +30,9 @@ var toxics = []struct{ name, json string }{
 // front of every replica and returns the upload base URLs through them.
 func proxies(t *testing.T, e *env) ([]*toxiproxy.Proxy, []string) {
 	t.Helper()
+	// The toxics log through zerolog's global logger, at trace level, into
+	// the test's output; only warnings are worth reading there.
+	zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	srv.Metrics.ProxyMetrics = collectors.NewProxyMetricCollectors()
 	var ps []*toxiproxy.Proxy

@@ -120,6 +120,9 @@ func TestSoak(t *testing.T) {
 		summary += fmt.Sprintf("    %s: %s\n", f.name, distribution(c.recoveries(in)))
 	}
 	summary += fmt.Sprintf("    all: %s\n", distribution(c.recoveries(nil)))
+	if r, ok := c.longest(); ok {
+		summary += fmt.Sprintf("    the longest: %s, after %s\n", r.took.Round(time.Millisecond), idPattern.ReplaceAllString(r.cause, "ID"))
+	}
 	summary += fmt.Sprintf("  leaked backend objects: %d\n  peak RSS: %s\n", len(leaked), e.rss)
 	// Printed as well as logged, so the summary shows without -v.
 	fmt.Print(summary)
