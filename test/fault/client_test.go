@@ -118,7 +118,12 @@ type failover struct {
 	pick     int
 	failedAt time.Time
 	cause    string
+	failures []string // of the current stretch, the first maxChain
+	count    int      // failures in the current stretch
 }
+
+// maxChain bounds the failures a recovery keeps for the report.
+const maxChain = 12
 
 func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 	f.mu.Lock()
@@ -131,18 +136,22 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 	defer f.mu.Unlock()
 	switch {
 	case err != nil || res.StatusCode >= 400:
+		what := fmt.Sprintf("%s %s", req.Method, r.URL)
+		if err != nil {
+			what += ": " + err.Error()
+		} else {
+			what += fmt.Sprintf(": status %d", res.StatusCode)
+		}
 		if f.failedAt.IsZero() {
-			f.failedAt = time.Now()
-			if err != nil {
-				f.cause = fmt.Sprintf("%s %s: %v", req.Method, req.URL, err)
-			} else {
-				f.cause = fmt.Sprintf("%s %s: status %d", req.Method, req.URL, res.StatusCode)
-			}
+			f.failedAt, f.cause = time.Now(), what
+		}
+		if f.count++; len(f.failures) < maxChain {
+			f.failures = append(f.failures, fmt.Sprintf("+%s %s", time.Since(f.failedAt).Round(time.Millisecond), what))
 		}
 		f.pick++
 	case req.Method == http.MethodHead && !f.failedAt.IsZero():
-		f.rec.add(recovery{f.failedAt, time.Since(f.failedAt), f.cause})
-		f.failedAt = time.Time{}
+		f.rec.add(recovery{failedAt: f.failedAt, took: time.Since(f.failedAt), cause: f.cause, failures: f.failures, count: f.count})
+		f.failedAt, f.failures, f.count = time.Time{}, nil, 0
 	}
 	return res, err
 }
@@ -158,6 +167,20 @@ type recovery struct {
 	failedAt time.Time
 	took     time.Duration
 	cause    string // the first failure
+	failures []string
+	count    int
+}
+
+// chain describes the failures of the stretch, for a report.
+func (r recovery) chain() string {
+	out := fmt.Sprintf("%d failed requests", r.count)
+	for _, f := range r.failures {
+		out += "\n      " + idPattern.ReplaceAllString(f, "ID")
+	}
+	if r.count > len(r.failures) {
+		out += "\n      ..."
+	}
+	return out
 }
 
 func (r *recorder) add(v recovery) {

@@ -118,7 +118,7 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *recorder
 		t.Logf("  a failure the client resumed from: %s", cause)
 	}
 	if r, ok := c.longest(); ok {
-		t.Logf("  the longest recovery: %s after %s", r.took.Round(time.Millisecond), r.cause)
+		t.Logf("  the longest recovery: %s, %s", r.took.Round(time.Millisecond), r.chain())
 	}
 	for _, f := range got.failures {
 		t.Errorf("%s: %s", name, f)

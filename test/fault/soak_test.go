@@ -121,7 +121,7 @@ func TestSoak(t *testing.T) {
 	}
 	summary += fmt.Sprintf("    all: %s\n", distribution(c.recoveries(nil)))
 	if r, ok := c.longest(); ok {
-		summary += fmt.Sprintf("    the longest: %s, after %s\n", r.took.Round(time.Millisecond), idPattern.ReplaceAllString(r.cause, "ID"))
+		summary += fmt.Sprintf("    the longest: %s, %s\n", r.took.Round(time.Millisecond), r.chain())
 	}
 	summary += fmt.Sprintf("  leaked backend objects: %d\n  peak RSS: %s\n", len(leaked), e.rss)
 	// Printed as well as logged, so the summary shows without -v.
