@@ -88,6 +88,8 @@ func TestSoak(t *testing.T) {
 		f := kinds[rnd.IntN(len(kinds))]
 		start := time.Now()
 		f.inject(t, e, rnd)
+		// When each fault hit, to read the replicas' logs against.
+		t.Logf("fault %s: %s to %s", f.name, start.UTC().Format("15:04:05.000"), time.Now().UTC().Format("15:04:05.000"))
 		injected[f.name]++
 		windows = append(windows, window{f.name, start, time.Now()})
 	}
