@@ -23,8 +23,16 @@ func (b limitedBackend) Capabilities() backends.Capabilities { return b.caps }
 
 func newLimited(t *testing.T, cfg Config, caps backends.Capabilities) (*Gateway, error) {
 	t.Helper()
+	st, fs := localStores(t, 3*time.Second)
+	return New(cfg, st, st, limitedBackend{Store: fs, caps: caps})
+}
+
+// localStores opens state (bbolt) and bytes (files) in a temporary
+// directory for a gateway under test.
+func localStores(t *testing.T, leaseTTL time.Duration) (*boltstore.Store, *filestore.Store) {
+	t.Helper()
 	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second})
+	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: leaseTTL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +41,7 @@ func newLimited(t *testing.T, cfg Config, caps backends.Capabilities) (*Gateway,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cfg, st, st, limitedBackend{Store: fs, caps: caps})
+	return st, fs
 }
 
 // The gateway advertises and accepts only what the backend reports: the

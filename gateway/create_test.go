@@ -5,14 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/state"
-	"github.com/tusgate/tusgate/state/boltstore"
 )
 
 // lapsingLocker remembers the last lease it granted per upload, so that a
@@ -76,16 +74,7 @@ func (b pausingBackend) Create(ctx context.Context, u *state.Upload) (map[string
 // and commits the handle. Before, the POST failed with 409 and left the
 // backend's object unreachable from the record.
 func TestCreationSurvivesALapsedLease(t *testing.T) {
-	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	fs, err := filestore.New(filepath.Join(dir, "data"), filestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, fs := localStores(t, time.Second)
 	locker := &lapsingLocker{Locker: st, last: map[string]state.Lease{}}
 	g, err := New(Config{}, st, locker, pausingBackend{Store: fs, locker: locker, t: t})
 	if err != nil {
