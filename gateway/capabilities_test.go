@@ -23,16 +23,17 @@ func (b limitedBackend) Capabilities() backends.Capabilities { return b.caps }
 
 func newLimited(t *testing.T, cfg Config, caps backends.Capabilities) (*Gateway, error) {
 	t.Helper()
-	st, fs := boltAndFiles(t, filestore.Options{})
+	st, fs := localStores(t, 3*time.Second, filestore.Options{})
 	return New(cfg, st, st, limitedBackend{Store: fs, caps: caps})
 }
 
-// boltAndFiles opens a bbolt state store and a file backend in a new
-// temporary directory, closed when the test ends.
-func boltAndFiles(t *testing.T, opts filestore.Options) (*boltstore.Store, *filestore.Store) {
+// localStores opens state (bbolt, with leases of leaseTTL) and bytes (files
+// with opts) in a temporary directory for a gateway under test, closed when
+// the test ends.
+func localStores(t *testing.T, leaseTTL time.Duration, opts filestore.Options) (*boltstore.Store, *filestore.Store) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: 3 * time.Second})
+	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{LeaseTTL: leaseTTL})
 	if err != nil {
 		t.Fatal(err)
 	}

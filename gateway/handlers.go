@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -280,6 +281,18 @@ func (g *Gateway) create(ctx context.Context, u *state.Upload) (state.Lease, err
 	handle, err := g.backend.Create(dctx, u)
 	if err == nil && len(handle) > 0 {
 		err = g.commit(dctx, u, lease.Token(), state.Change{Offset: 0, Handle: handle})
+		if errors.Is(err, state.ErrFenced) {
+			// The lease lapsed while this process was paused (GC, SIGSTOP,
+			// a stalled VM). Nobody else knows the new ID, so nobody took
+			// the upload over: lock it again and commit. Giving up would
+			// leave the backend's object unreachable from the record.
+			g.unlock(lease)
+			var lerr error
+			if lease, lerr = g.lock(dctx, u.ID); lerr != nil {
+				return nil, fmt.Errorf("create upload %s: lock again after a lapsed lease: %w", u.ID, lerr)
+			}
+			err = g.commit(dctx, u, lease.Token(), state.Change{Offset: 0, Handle: handle})
+		}
 	}
 	if err != nil {
 		if rerr := g.remove(dctx, u, lease.Token()); rerr != nil {

@@ -29,7 +29,7 @@ type draftEnv struct {
 
 func newDraftEnv(t *testing.T, cfg Config) *draftEnv {
 	t.Helper()
-	st, fs := boltAndFiles(t, filestore.Options{SyncBytes: syncStep, SyncInterval: -1})
+	st, fs := localStores(t, 3*time.Second, filestore.Options{SyncBytes: syncStep, SyncInterval: -1})
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	g, err := New(cfg, st, st, fs)
 	if err != nil {

@@ -111,7 +111,10 @@ func bench(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("--tusgate-store-options: %w", err)
 	}
 	settings := serverSettings{endpoint: o.endpoint, bucket: o.bucket, redisURL: o.redisURL, partSize: int64(partSize)}
-	client := newTusClient(int64(chunk))
+	client, err := newTusClient(int64(chunk))
+	if err != nil {
+		return err
+	}
 	var methods []method
 	for _, name := range strings.Split(o.methods, ",") {
 		name = strings.TrimSpace(name)
@@ -199,7 +202,10 @@ func benchOn(ctx context.Context, o options, scenarios []scenario, store objectS
 	}
 	s := serverSettings{redisURL: o.redisURL, partSize: partSize, storeQuery: storeQuery,
 		extraArgs: strings.Fields(o.tusgateArgs), env: strings.Fields(o.tusgateEnv)}
-	client := newTusClient(chunk)
+	client, err := newTusClient(chunk)
+	if err != nil {
+		return err
+	}
 	var methods []method
 	for _, name := range strings.Split(o.methods, ",") {
 		name = strings.TrimSpace(name)

@@ -57,7 +57,7 @@ func (m *serverMethod) begin(ctx context.Context, r run) error {
 }
 
 func (m *serverMethod) upload(ctx context.Context, _ int, seed uint64, size int64) (string, error) {
-	u, err := m.client.upload(ctx, m.srv.url, newSource(seed, size), size)
+	u, err := m.client.upload(ctx, m.srv.url, seed, size)
 	if err != nil {
 		return "", err
 	}

@@ -80,7 +80,10 @@ func benchGateway(b *testing.B, count int, size int64) {
 	}
 	defer func() { _ = bk.clear(context.Background(), prefix) }()
 
-	client := newTusClient(0)
+	client, err := newTusClient(0)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(size * int64(count))
 	var snapshot sync.Once
 	iter := 0
@@ -106,7 +109,7 @@ func benchGateway(b *testing.B, count int, size int64) {
 		errs := make([]error, count)
 		for i := range count {
 			wg.Go(func() {
-				_, errs[i] = client.upload(ctx, srv.URL+"/files/", newSource(seedFor(iter, i), size), size)
+				_, errs[i] = client.upload(ctx, srv.URL+"/files/", seedFor(iter, i), size)
 			})
 		}
 		wg.Wait()

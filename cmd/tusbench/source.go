@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"io"
 )
 
@@ -49,6 +50,50 @@ func (s *source) Read(p []byte) (int, error) {
 		n += k
 	}
 	s.left -= int64(n)
+	return n, nil
+}
+
+// sourceAt is the same stream addressable by offset (io.ReaderAt), for
+// the tus client, which reads each request's section on its own. Word k
+// of the stream is the generator's (k+1)-th output, so any byte can be
+// computed without the ones before it.
+type sourceAt struct {
+	state uint64 // the generator's state before the first word
+	size  int64
+}
+
+func newSourceAt(seed uint64, size int64) *sourceAt {
+	return &sourceAt{state: seed ^ 0x9e3779b97f4a7c15, size: size}
+}
+
+func (s *sourceAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("source: negative offset")
+	}
+	if off >= s.size {
+		return 0, io.EOF
+	}
+	want := len(p)
+	if int64(want) > s.size-off {
+		p = p[:s.size-off]
+	}
+	var word [8]byte
+	g := source{state: s.state + uint64(off/8)*0x9e3779b97f4a7c15}
+	n := 0
+	if skip := int(off % 8); skip != 0 {
+		binary.LittleEndian.PutUint64(word[:], g.next())
+		n = copy(p, word[skip:])
+	}
+	for ; n+8 <= len(p); n += 8 {
+		binary.LittleEndian.PutUint64(p[n:], g.next())
+	}
+	if n < len(p) {
+		binary.LittleEndian.PutUint64(word[:], g.next())
+		n += copy(p[n:], word[:])
+	}
+	if n < want {
+		return n, io.EOF
+	}
 	return n, nil
 }
 

@@ -36,6 +36,30 @@ func TestSourceIsDeterministicWhateverTheReadSizes(t *testing.T) {
 	}
 }
 
+// TestSourceAtIsTheStream reads sections of the addressable source at
+// every alignment and gets the stream's bytes, and io.EOF past its end.
+func TestSourceAtIsTheStream(t *testing.T) {
+	const size = 1<<16 + 5
+	want, _ := io.ReadAll(newSource(7, size))
+	s := newSourceAt(7, size)
+	for _, off := range []int64{0, 1, 7, 8, 9, 1000, size - 9, size - 1} {
+		for _, n := range []int{1, 5, 8, 17, 4096} {
+			buf := make([]byte, n)
+			got, err := s.ReadAt(buf, off)
+			end := min(off+int64(n), size)
+			if !bytes.Equal(buf[:got], want[off:end]) || int64(got) != end-off {
+				t.Fatalf("ReadAt(%d bytes, %d): %d bytes differing from the stream", n, off, got)
+			}
+			if (end < off+int64(n)) != (err == io.EOF) {
+				t.Fatalf("ReadAt(%d bytes, %d): error %v", n, off, err)
+			}
+		}
+	}
+	if n, err := s.ReadAt(make([]byte, 1), size); n != 0 || err != io.EOF {
+		t.Fatalf("ReadAt at the end: %d, %v; want 0, EOF", n, err)
+	}
+}
+
 func BenchmarkSource(b *testing.B) {
 	buf := make([]byte, 64<<10)
 	b.SetBytes(int64(len(buf)))

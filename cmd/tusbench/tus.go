@@ -3,22 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/tusgate/tusgate/client"
 )
 
-// tusClient is a minimal tus 1.0 client: POST to create, then the body in
-// one streaming PATCH, or in PATCHes of chunk bytes when chunk > 0.
+// tusClient uploads with the project's tus client (client/): POST to
+// create, then the body in one streaming PATCH, or in PATCHes of chunk
+// bytes when chunk > 0. It never retries: a benchmark run that needs a
+// retry is a failed run.
 type tusClient struct {
-	http  *http.Client
-	chunk int64
+	c *client.Client
 }
 
-func newTusClient(chunk int64) *tusClient {
+func newTusClient(chunk int64) (*tusClient, error) {
 	t := &http.Transport{
 		Proxy:               nil, // loopback only, never through a proxy
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
@@ -28,66 +28,22 @@ func newTusClient(chunk int64) *tusClient {
 		WriteBufferSize:     64 << 10,
 		ReadBufferSize:      64 << 10,
 	}
-	return &tusClient{http: &http.Client{Transport: t}, chunk: chunk}
+	c, err := client.New(client.Config{HTTP: &http.Client{Transport: t}, ChunkSize: chunk, Retry: &client.Retry{}})
+	if err != nil {
+		return nil, fmt.Errorf("tus client: %w", err)
+	}
+	return &tusClient{c: c}, nil
 }
 
-// upload sends size bytes of src to the server at base and returns the
-// upload's URL.
-func (c *tusClient) upload(ctx context.Context, base string, src io.Reader, size int64) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base, nil)
+// upload sends the size bytes of the stream for seed to the server at base
+// and returns the upload's URL.
+func (c *tusClient) upload(ctx context.Context, base string, seed uint64, size int64) (string, error) {
+	info, err := c.c.Upload(ctx, newSourceAt(seed, size), size, client.UploadOptions{Endpoint: base})
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Tus-Resumable", "1.0.0")
-	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
-	res, err := c.do(req, http.StatusCreated)
-	if err != nil {
-		return "", err
+	if info.Offset != size {
+		return "", fmt.Errorf("upload %s: offset %d at the end, want %d", info.URL, info.Offset, size)
 	}
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil || res.Header.Get("Location") == "" {
-		return "", fmt.Errorf("POST %s: bad Location %q", base, res.Header.Get("Location"))
-	}
-	baseURL, _ := url.Parse(base) // it worked for the request
-	upload := baseURL.ResolveReference(loc).String()
-
-	for offset := int64(0); offset < size; {
-		n := size - offset
-		if c.chunk > 0 {
-			n = min(n, c.chunk)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPatch, upload, io.LimitReader(src, n))
-		if err != nil {
-			return "", err
-		}
-		req.ContentLength = n
-		req.Header.Set("Tus-Resumable", "1.0.0")
-		req.Header.Set("Content-Type", "application/offset+octet-stream")
-		req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-		res, err := c.do(req, http.StatusNoContent)
-		if err != nil {
-			return "", err
-		}
-		got, err := strconv.ParseInt(res.Header.Get("Upload-Offset"), 10, 64)
-		if err != nil || got != offset+n {
-			return "", fmt.Errorf("PATCH %s at %d: Upload-Offset %q, want %d", upload, offset, res.Header.Get("Upload-Offset"), offset+n)
-		}
-		offset = got
-	}
-	return upload, nil
-}
-
-// do sends req and insists on the status want; the body is drained so the
-// connection is reused.
-func (c *tusClient) do(req *http.Request, want int) (*http.Response, error) {
-	res, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 4<<10))
-	if res.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", req.Method, req.URL, res.StatusCode, want, body)
-	}
-	return res, nil
+	return info.URL, nil
 }

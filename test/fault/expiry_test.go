@@ -2,12 +2,14 @@ package fault
 
 import (
 	"context"
-	"net/http"
+	"errors"
 	"path"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tusgate/tusgate/client"
 )
 
 // TestExpiryWhileUploadsAreActive sweeps every 500 ms with a 4 s expiry
@@ -23,23 +25,21 @@ func TestExpiryWhileUploadsAreActive(t *testing.T) {
 	defer cancel()
 	bases := e.bases()
 
-	// Half the announced length: a committed part and a tail, then silence.
-	abandon := newResumingClient()
+	// Half the announced length, sent with the POST: a committed part and a
+	// tail, then silence.
+	abandon := newGoClient()
 	var abandoned []string
 	for i := range 3 {
 		data := source(7*MiB+i, uint64(300+i))
 		base := bases[i%len(bases)]
-		id, err := abandon.create(ctx, base, 2*int64(len(data)))
-		if err != nil {
-			t.Fatal(err)
+		info, err := abandon.create(ctx, base, 2*int64(len(data)), data)
+		if err != nil || info.Offset != int64(len(data)) {
+			t.Fatalf("POST with the first half of an upload: %+v, %v", info, err)
 		}
-		if off, err := abandon.patch(ctx, base+id, 0, data); err != nil || off != int64(len(data)) {
-			t.Fatalf("PATCH of the first half of %s: offset %d, %v", id, off, err)
-		}
-		abandoned = append(abandoned, id)
+		abandoned = append(abandoned, info.URL)
 	}
 
-	slow := newResumingClient()
+	slow := newGoClient()
 	slow.pace = 20 * time.Millisecond // about 3 MiB/s: longer than the expiry
 	b := newBatch()
 	for i := range 4 {
@@ -49,19 +49,19 @@ func TestExpiryWhileUploadsAreActive(t *testing.T) {
 
 	rc := redisClient(t, e.redis.URL)
 	deadline := time.Now().Add(time.Minute)
-	for _, id := range abandoned {
+	for _, u := range abandoned {
+		id := path.Base(u)
 		for {
-			res, err := slow.do(ctx, http.MethodHead, bases[0]+id, nil, nil, 10*time.Second)
-			gone := err == nil && (res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusGone)
-			if gone {
+			info, err := slow.head(ctx, bases[0], bases[0]+id)
+			if errors.Is(err, client.ErrNotFound) { // 404 or 410
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("abandoned upload %s still there a minute after its expiry: %v %v", id, res, err)
+				t.Fatalf("abandoned upload %s still there a minute after its expiry: %+v %v", id, info, err)
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
-		keys, err := rc.Keys(ctx, "*{"+path.Base(id)+"}*").Result()
+		keys, err := rc.Keys(ctx, "*{"+id+"}*").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestExpiryWhileUploadsAreActive(t *testing.T) {
 			}
 		}
 	}
-	check(t, e, "expiry sweeping while uploads are active", got, 0, slow)
+	check(t, e, "expiry sweeping while uploads are active", got, 0, &slow.recorder)
 }
 
 func redisClient(t *testing.T, rawURL string) *redis.Client {

@@ -70,15 +70,15 @@ type batch struct {
 
 func newBatch() *batch { return &batch{tally: tally{finished: map[string]bool{}}} }
 
-// start uploads data through every replica of e with c, verifying the
-// finished object against data. id names an existing upload, or "" to
-// create one.
-func (b *batch) start(ctx context.Context, e *env, c uploader, id string, data []byte, bases []string) {
-	b.wg.Go(func() { b.record(ctx, e, c, id, data, bases) })
+// start uploads data through the replicas at bases with c, verifying the
+// finished object against data. resume is the URL of an existing upload,
+// or "" to create one.
+func (b *batch) start(ctx context.Context, e *env, c uploader, resume string, data []byte, bases []string) {
+	b.wg.Go(func() { b.record(ctx, e, c, resume, data, bases) })
 }
 
-func (b *batch) record(ctx context.Context, e *env, c uploader, id string, data []byte, bases []string) {
-	u, err := c.Upload(ctx, bases, id, data)
+func (b *batch) record(ctx context.Context, e *env, c uploader, resume string, data []byte, bases []string) {
+	u, err := c.Upload(ctx, bases, resume, data)
 	if err == nil {
 		err = verify(ctx, e.bases(), u, data)
 	}
@@ -104,7 +104,7 @@ func (b *batch) wait() tally {
 
 // check fails the test unless every upload finished intact and the bucket
 // holds nothing but the finished objects, and logs the case's report line.
-func check(t *testing.T, e *env, name string, got tally, faults int, c *resumingClient) {
+func check(t *testing.T, e *env, name string, got tally, faults int, c *recorder) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -117,6 +117,9 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *resuming
 	for _, cause := range c.causes(6) {
 		t.Logf("  a failure the client resumed from: %s", cause)
 	}
+	if r, ok := c.longest(); ok {
+		t.Logf("  the longest recovery: %s, %s", r.took.Round(time.Millisecond), r.chain())
+	}
 	for _, f := range got.failures {
 		t.Errorf("%s: %s", name, f)
 	}
@@ -128,39 +131,44 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *resuming
 	}
 }
 
-// TestFaults runs uploads against three replicas on Redis and S3 while
-// one kind of fault is injected a few times, and checks every finished
-// object's SHA-256 against its source.
+// TestFaults runs uploads against three replicas on Redis and an object
+// store while one kind of fault is injected a few times, and checks every
+// finished object's SHA-256 against its source. Every case runs on S3;
+// those that do not restart the store itself run on Azure too.
 func TestFaults(t *testing.T) {
 	cases := []struct {
 		fault    fault
 		times    int
 		ownMinIO bool
+		stores   []storeKind
 	}{
-		{faultKill, 4, false},
-		{faultStop, 1, false},
-		{faultRedisRestart, 2, false},
-		{faultRedisDown, 1, false},
-		{faultMinIORestart, 1, true},
+		{faultKill, 4, false, []storeKind{kindS3, kindAzure}},
+		{faultStop, 1, false, []storeKind{kindS3, kindAzure}},
+		{faultRedisRestart, 2, false, []storeKind{kindS3, kindAzure}},
+		{faultRedisDown, 1, false, []storeKind{kindS3}},
+		{faultMinIORestart, 1, true, []storeKind{kindS3}},
 	}
 	for _, tc := range cases {
-		t.Run(strings.ReplaceAll(tc.fault.name, " ", "_"), func(t *testing.T) {
-			e := newEnv(t, 3, tc.ownMinIO)
-			rnd := rand.New(rand.NewPCG(rand.Uint64(), 1))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			c := newResumingClient()
-			b := newBatch()
-			const uploads = 6
-			for i := range uploads {
-				b.start(ctx, e, c, "", source(12*MiB+i*MiB+i, uint64(i)), e.bases())
-			}
-			for range tc.times {
-				time.Sleep(300*time.Millisecond + time.Duration(rnd.Int64N(int64(time.Second))))
-				tc.fault.inject(t, e, rnd)
-			}
-			check(t, e, tc.fault.name, b.wait(), tc.times, c)
-		})
+		for _, kind := range tc.stores {
+			name := tc.fault.name + " on " + kind.name
+			t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+				e := newEnvOn(t, kind, 3, tc.ownMinIO)
+				rnd := rand.New(rand.NewPCG(rand.Uint64(), 1))
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				c := newGoClient()
+				b := newBatch()
+				const uploads = 6
+				for i := range uploads {
+					b.start(ctx, e, c, "", source(12*MiB+i*MiB+i, uint64(i)), rotate(e.bases(), i))
+				}
+				for range tc.times {
+					time.Sleep(300*time.Millisecond + time.Duration(rnd.Int64N(int64(time.Second))))
+					tc.fault.inject(t, e, rnd)
+				}
+				check(t, e, name, b.wait(), tc.times, &c.recorder)
+			})
+		}
 	}
 }
 
@@ -171,22 +179,22 @@ func TestRacingClients(t *testing.T) {
 	e := newEnv(t, 3, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := newResumingClient()
+	c := newGoClient()
 	b := newBatch()
 	const races = 3
 	for i := range races {
 		data := source(11*MiB+i, uint64(50+i))
-		id, err := c.create(ctx, e.bases()[0], int64(len(data)))
+		info, err := c.create(ctx, e.bases()[0], int64(len(data)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		bases := e.bases()
-		b.start(ctx, e, c, id, data, bases)
-		b.start(ctx, e, c, id, data, append(bases[1:], bases[0]))
+		b.start(ctx, e, c, info.URL, data, bases)
+		b.start(ctx, e, c, info.URL, data, rotate(bases, 1))
 	}
 	got := b.wait()
 	// Both clients of a race report on the same object.
-	check(t, e, "two clients racing on one upload through different replicas", got, 0, c)
+	check(t, e, "two clients racing on one upload through different replicas", got, 0, &c.recorder)
 }
 
 // distribution formats min, median, p99 and max of ds.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"strconv"
@@ -16,9 +15,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
@@ -32,50 +28,44 @@ const (
 )
 
 // env is one case's world: a private Redis (AOF on, so it can be restarted
-// and stopped), the shared MinIO under a prefix of its own, and three
-// replicas on both.
+// and stopped), an object store under a prefix of its own, and replicas on
+// both.
 type env struct {
 	t      *testing.T
 	redis  *testenv.RedisServer
-	minio  *testenv.MinIOServer // nil: the shared MinIO
-	bucket string
+	minio  *testenv.MinIOServer // a private MinIO the case may restart; nil: shared
+	store  objectStore
 	prefix string
-	s3     *s3.Client
 	nodes  []*e2e.Proc
 	rss    *rssWatch
 }
 
-// newEnv starts the case's world; ownMinIO gives it a private MinIO that
-// it may stop and start; extra flags go to every replica.
+// newEnv starts the case's world on S3; see newEnvOn.
 func newEnv(t *testing.T, replicas int, ownMinIO bool, extra ...string) *env {
 	t.Helper()
-	endpoint, bucket := testenv.S3Endpoint(t)
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
+	return newEnvOn(t, kindS3, replicas, ownMinIO, extra...)
+}
+
+// newEnvOn starts the case's world on the store kind; ownMinIO gives it
+// a private MinIO that it may stop and start; extra flags go to every
+// replica.
+func newEnvOn(t *testing.T, kind storeKind, replicas int, ownMinIO bool, extra ...string) *env {
+	t.Helper()
+	if kind.name == kindS3.name && (os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "") {
 		t.Fatal("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set with TUSGATE_TEST_S3_ENDPOINT")
 	}
-	var own *testenv.MinIOServer
-	if ownMinIO {
-		own = testenv.StartMinIO(t)
-		endpoint, bucket = own.Endpoint, own.Bucket
-	}
+	store, own := kind.open(t, ownMinIO)
 	e := &env{
 		minio:  own,
 		t:      t,
 		redis:  testenv.StartRedis(t),
-		bucket: bucket,
+		store:  store,
 		prefix: "fault/" + strings.ToLower(rand.Text()[:10]) + "/",
-		s3:     testenv.S3Client(t, endpoint),
 		rss:    &rssWatch{peak: map[int]int64{}},
 	}
-	q := url.Values{}
-	q.Set("endpoint", endpoint)
-	q.Set("path_style", "true")
-	q.Set("min_part_size", "5MiB")
-	q.Set("part_size", "5MiB")
-	store := fmt.Sprintf("s3://%s/%s?%s", bucket, e.prefix, q.Encode())
-	opts := e2e.Options{Env: []string{"AWS_REGION=us-east-1"}}
+	opts := e2e.Options{Env: store.procEnv()}
 	for range replicas {
-		args := append([]string{"--state", e.redis.URL, "--store", store,
+		args := append([]string{"--state", e.redis.URL, "--store", store.storeURL(e.prefix),
 			"--lease-ttl", leaseTTL.String(), "--lock-timeout", "10s"}, extra...)
 		e.nodes = append(e.nodes, e2e.StartWith(t, opts, args...))
 	}
@@ -158,58 +148,27 @@ func download(ctx context.Context, u string) (sum [sha256.Size]byte, n int64, er
 	return sum, n, nil
 }
 
-// leaked lists what the bucket holds under the case's prefix besides the
-// finished objects: multipart uploads, tails, part objects.
+// leaked lists what the store holds under the case's prefix besides the
+// finished objects: multipart uploads, tails, part objects, staged blocks.
 func (e *env) leaked(ctx context.Context, finished map[string]bool) ([]string, error) {
-	var out []string
-	keys, err := e.list(ctx)
+	objects, pending, err := e.store.keys(ctx, e.prefix)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
+	var out []string
+	for _, k := range objects {
 		if !finished[path.Base(k)] {
 			out = append(out, k)
 		}
 	}
-	mp, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &e.bucket, Prefix: &e.prefix})
-	if err != nil {
-		return nil, fmt.Errorf("list multipart uploads: %w", err)
-	}
-	for _, u := range mp.Uploads {
-		out = append(out, "multipart:"+aws.ToString(u.Key))
-	}
-	return out, nil
+	return append(out, pending...), nil
 }
 
-func (e *env) list(ctx context.Context) ([]string, error) {
-	var keys []string
-	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: &e.bucket, Prefix: &e.prefix})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list objects: %w", err)
-		}
-		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-	}
-	return keys, nil
-}
-
-// removeAll empties the case's prefix (objects and multipart uploads).
+// removeAll empties the case's prefix.
 func (e *env) removeAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	keys, _ := e.list(ctx)
-	for _, k := range keys {
-		_, _ = e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &e.bucket, Key: aws.String(k)})
-	}
-	mp, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &e.bucket, Prefix: &e.prefix})
-	if err == nil {
-		for _, u := range mp.Uploads {
-			_, _ = e.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &e.bucket, Key: u.Key, UploadId: u.UploadId})
-		}
-	}
+	e.store.removeAll(ctx, e.prefix)
 }
 
 // rssWatch samples each replica's peak resident set (VmHWM) every 500 ms.

@@ -37,7 +37,7 @@ func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(3*time.Minute))
 	defer cancel()
 
-	c := newResumingClient()
+	c := newGoClient()
 	b := newBatch()
 	var seeds sync.Mutex
 	seed := uint64(1000)
@@ -88,6 +88,8 @@ func TestSoak(t *testing.T) {
 		f := kinds[rnd.IntN(len(kinds))]
 		start := time.Now()
 		f.inject(t, e, rnd)
+		// When each fault hit, to read the replicas' logs against.
+		t.Logf("fault %s: %s to %s", f.name, start.UTC().Format("15:04:05.000"), time.Now().UTC().Format("15:04:05.000"))
 		injected[f.name]++
 		windows = append(windows, window{f.name, start, time.Now()})
 	}
@@ -120,6 +122,9 @@ func TestSoak(t *testing.T) {
 		summary += fmt.Sprintf("    %s: %s\n", f.name, distribution(c.recoveries(in)))
 	}
 	summary += fmt.Sprintf("    all: %s\n", distribution(c.recoveries(nil)))
+	if r, ok := c.longest(); ok {
+		summary += fmt.Sprintf("    the longest: %s, %s\n", r.took.Round(time.Millisecond), r.chain())
+	}
 	summary += fmt.Sprintf("  leaked backend objects: %d\n  peak RSS: %s\n", len(leaked), e.rss)
 	// Printed as well as logged, so the summary shows without -v.
 	fmt.Print(summary)
