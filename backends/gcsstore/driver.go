@@ -176,6 +176,9 @@ func (d *driver) composeOne(ctx context.Context, key string, srcs []*storage.Obj
 
 // dropParts removes the parts and intermediates of a finished object;
 // what fails to go is logged (Delete of the upload lists them again).
+// Tidy removes the part objects of h's assembled object (multipart.Tidier).
+func (d *driver) Tidy(ctx context.Context, h multipart.Handle) { d.dropParts(ctx, h.Key) }
+
 func (d *driver) dropParts(ctx context.Context, key string) {
 	if err := d.deleteUnder(ctx, partsPrefix(key)); err != nil {
 		d.log.WarnContext(ctx, "could not remove part objects", "key", key, "err", err)

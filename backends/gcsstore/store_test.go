@@ -361,3 +361,35 @@ func TestMetadataWithinLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishAgainRemovesPartsACrashLeft: a replica that composed the
+// object and died before deleting the part objects leaves them behind; the
+// next Finish (any replica, since the record is not marked finished) finds
+// the object assembled and removes them.
+func TestFinishAgainRemovesPartsACrashLeft(t *testing.T) {
+	cfg := testConfig(t)
+	s := newStore(t, cfg, nil)
+	ctx := context.Background()
+	data := testenv.Source(3*int(cfg.MinPartSize)+5, 9)
+	u := &state.Upload{ID: "crashed", Length: int64(len(data))}
+	commitAll(t, s, u, data, len(data))
+	key := s.HandleOf(u).Key
+	for n := 1; n <= 3; n++ {
+		w := s.d.obj(partName(key, n)).NewWriter(ctx)
+		if _, err := w.Write([]byte("left behind")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Finish(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := s.d.ListObjects(ctx, partsPrefix(key)); err != nil || len(names) != 0 {
+		t.Fatalf("part objects left after a second Finish: %v (%v)", names, err)
+	}
+	if got := readAll(t, s, u); !bytes.Equal(got, data) {
+		t.Fatal("the object changed")
+	}
+}

@@ -55,6 +55,15 @@ type PartCopier interface {
 	CopyPart(ctx context.Context, h Handle, num int, seg Segment) (etag string, err error)
 }
 
+// Tidier is the optional removal of what a completed object's parts leave
+// behind, for stores whose parts outlive completion (GCS part objects).
+// Complete tidies after itself; Finish calls Tidy when it finds the object
+// already assembled, because the process that assembled it may have died
+// before tidying. Failures are the driver's to log: garbage, not loss.
+type Tidier interface {
+	Tidy(ctx context.Context, h Handle)
+}
+
 // ErrCopyUnsupported: the store (or the credentials) cannot copy this
 // range server-side; the engine reads and uploads it instead.
 var ErrCopyUnsupported = errors.New("multipart: server-side copy not available")

@@ -18,6 +18,9 @@ func (e *Engine) Finish(ctx context.Context, u *state.Upload, parts []state.Part
 		return err
 	}
 	if exists {
+		if t, ok := e.drv.(Tidier); ok {
+			t.Tidy(ctx, h)
+		}
 		e.dropTails(ctx, h)
 		return nil
 	}

@@ -134,7 +134,7 @@ func check(t *testing.T, e *env, name string, got tally, faults int, c *recorder
 // TestFaults runs uploads against three replicas on Redis and an object
 // store while one kind of fault is injected a few times, and checks every
 // finished object's SHA-256 against its source. Every case runs on S3;
-// those that do not restart the store itself run on Azure too.
+// SIGKILL, SIGSTOP and the Redis restart run on Azure and GCS too.
 func TestFaults(t *testing.T) {
 	cases := []struct {
 		fault    fault
@@ -142,9 +142,9 @@ func TestFaults(t *testing.T) {
 		ownMinIO bool
 		stores   []storeKind
 	}{
-		{faultKill, 4, false, []storeKind{kindS3, kindAzure}},
-		{faultStop, 1, false, []storeKind{kindS3, kindAzure}},
-		{faultRedisRestart, 2, false, []storeKind{kindS3, kindAzure}},
+		{faultKill, 4, false, []storeKind{kindS3, kindAzure, kindGCS}},
+		{faultStop, 1, false, []storeKind{kindS3, kindAzure, kindGCS}},
+		{faultRedisRestart, 2, false, []storeKind{kindS3, kindAzure, kindGCS}},
 		{faultRedisDown, 1, false, []storeKind{kindS3}},
 		{faultMinIORestart, 1, true, []storeKind{kindS3}},
 	}

@@ -2,13 +2,16 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"testing"
 
+	"cloud.google.com/go/storage"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"google.golang.org/api/iterator"
 
 	"github.com/tusgate/tusgate/test/testenv"
 )
@@ -39,6 +42,7 @@ type storeKind struct {
 var (
 	kindS3    = storeKind{"S3", openS3}
 	kindAzure = storeKind{"Azure", openAzure}
+	kindGCS   = storeKind{"GCS", openGCS}
 )
 
 // s3Store is MinIO, shared or private.
@@ -157,5 +161,55 @@ func (s *azureStore) removeAll(ctx context.Context, prefix string) {
 	objects, _, _ := s.keys(ctx, prefix)
 	for _, k := range objects {
 		_, _ = s.c.NewBlobClient(k).Delete(ctx, nil)
+	}
+}
+
+// gcsStore is the shared fake-gcs-server; like Azurite there is no private
+// one to restart.
+type gcsStore struct {
+	host, bucket string
+	c            *storage.Client
+}
+
+func openGCS(t *testing.T, own bool) (objectStore, *testenv.MinIOServer) {
+	if own {
+		t.Fatal("GCS: no private emulator to restart")
+	}
+	host, bucket := testenv.GCS(t)
+	c, err := storage.NewClient(context.Background()) // STORAGE_EMULATOR_HOST points it at the emulator
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &gcsStore{host: host, bucket: bucket, c: c}, nil
+}
+
+func (s *gcsStore) storeURL(prefix string) string {
+	return fmt.Sprintf("gs://%s/%s?min_part_size=5MiB&part_size=5MiB", s.bucket, prefix)
+}
+
+func (s *gcsStore) procEnv() []string { return []string{"STORAGE_EMULATOR_HOST=" + s.host} }
+
+// keys lists every object under prefix: finished objects, and part and
+// tail objects, which an upload that ended must not leave (GCS has no
+// pending multipart uploads; parts are objects).
+func (s *gcsStore) keys(ctx context.Context, prefix string) (objects, pending []string, err error) {
+	it := s.c.Bucket(s.bucket).Objects(ctx, &storage.Query{Prefix: prefix})
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return objects, nil, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("list objects: %w", err)
+		}
+		objects = append(objects, a.Name)
+	}
+}
+
+func (s *gcsStore) removeAll(ctx context.Context, prefix string) {
+	objects, _, _ := s.keys(ctx, prefix)
+	for _, k := range objects {
+		_ = s.c.Bucket(s.bucket).Object(k).Delete(ctx)
 	}
 }
