@@ -18,6 +18,10 @@ func TestAbuse05ConnectionsAreCut(t *testing.T) {
 	t.Parallel()
 	f := startFile(t, "--keepalive-timeout", "2s", "--write-timeout", "2s", "--min-upload-rate", "1KiB", "--rate-window", "3s")
 	p := f.p
+	// The server closes a pooled connection of the test's own client after
+	// 2 s idle; a POST (which net/http does not retry) reusing it just then
+	// fails with EOF. Each case starts with fresh connections.
+	fresh := http.DefaultClient.CloseIdleConnections
 
 	t.Run("idle keep-alive connection", func(t *testing.T) {
 		u := create(t, p.URL, []byte("abc"))
@@ -32,6 +36,7 @@ func TestAbuse05ConnectionsAreCut(t *testing.T) {
 	})
 
 	t.Run("download whose client reads nothing", func(t *testing.T) {
+		fresh()
 		const size = 64 * MiB
 		u := e2e.Create(t, p.URL, size, nil)
 		data := make([]byte, size)
@@ -53,6 +58,7 @@ func TestAbuse05ConnectionsAreCut(t *testing.T) {
 	})
 
 	t.Run("PATCH trickling a byte every 500ms", func(t *testing.T) {
+		fresh()
 		u := e2e.Create(t, p.URL, 1000, nil)
 		c := dialRaw(t, p.Addr)
 		c.write([]byte(request(http.MethodPatch, basePath(t, p)+idOf(u), p.Addr,
@@ -92,6 +98,7 @@ func TestAbuse05ConnectionsAreCut(t *testing.T) {
 	})
 
 	t.Run("--max-connections 20 with 60 idle connections", func(t *testing.T) {
+		fresh()
 		const limit = 20
 		g := startFile(t, "--max-connections", "20", "--keepalive-timeout", "2s")
 		u := create(t, g.p.URL, []byte("abc"))
