@@ -115,14 +115,11 @@ func AttrsOf(u *state.Upload) ObjectAttrs {
 }
 
 // UserMetadata sanitises tus metadata into a store's user metadata (S3's
-// x-amz-meta-*, Azure's blob metadata): name maps each key to one the
-// store accepts ("" drops the pair); values are made header-safe (tabs
-// become spaces, surrounding blanks go, which transit would strip anyway;
-// non-ASCII text is RFC 2047 encoded, which the stores decode; values that
-// are not UTF-8 are dropped); pairs are kept in key order, the first of
-// two keys that map to one name winning, until names and values reach
-// limit bytes.
-func UserMetadata(meta map[string]string, name func(string) string, limit int) map[string]string {
+// x-amz-meta-*, Azure's blob metadata, GCS's custom metadata): name maps
+// each key to one the store accepts and value each value ("" or false
+// drops the pair); pairs are kept in key order, the first of two keys that
+// map to one name winning, until names and values reach limit bytes.
+func UserMetadata(meta map[string]string, name func(string) string, value func(string) (string, bool), limit int) map[string]string {
 	keys := make([]string, 0, len(meta))
 	for k := range meta {
 		keys = append(keys, k)
@@ -132,7 +129,7 @@ func UserMetadata(meta map[string]string, name func(string) string, limit int) m
 	used := 0
 	for _, k := range keys {
 		n := name(k)
-		v, ok := headerSafe(meta[k])
+		v, ok := value(meta[k])
 		if n == "" || !ok {
 			continue
 		}
@@ -145,7 +142,11 @@ func UserMetadata(meta map[string]string, name func(string) string, limit int) m
 	return out
 }
 
-func headerSafe(v string) (string, bool) {
+// HeaderSafe makes a metadata value safe for stores that carry it in HTTP
+// headers: tabs become spaces, surrounding blanks go (transit would strip
+// them anyway), non-ASCII text is RFC 2047 encoded (which S3 and Azure
+// decode), and a value that is not UTF-8 is dropped.
+func HeaderSafe(v string) (string, bool) {
 	if !utf8.ValidString(v) {
 		return "", false
 	}

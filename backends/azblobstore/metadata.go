@@ -15,7 +15,7 @@ const maxMetadata = 8 << 10
 // case-insensitively, so they are lower-cased), within the 8 KiB limit.
 func azureMetadata(meta map[string]string) map[string]*string {
 	out := map[string]*string{}
-	for k, v := range backends.UserMetadata(meta, sanitizeName, maxMetadata) {
+	for k, v := range backends.UserMetadata(meta, sanitizeName, backends.HeaderSafe, maxMetadata) {
 		out[k] = &v
 	}
 	return out

@@ -30,7 +30,7 @@ func attrsFor(u *state.Upload) objectAttrs {
 // (backends.UserMetadata): keys become lower-case header tokens, within
 // S3's 2 KiB limit.
 func s3Metadata(meta map[string]string) map[string]string {
-	return backends.UserMetadata(meta, sanitizeKey, maxUserMetadata)
+	return backends.UserMetadata(meta, sanitizeKey, backends.HeaderSafe, maxUserMetadata)
 }
 
 func sanitizeKey(k string) string {
