@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tusgate/tusgate/hooks"
 )
 
 // metrics are registered on the Registerer given in Config (no global
@@ -31,6 +33,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		active:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
 		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tusgate_hook_calls_total",
 			Help: "Hook calls by event and outcome (pre-*: allowed, rejected, failed; post-*: queued, failed)."}, []string{"event", "outcome"}),
+	}
+	// Every series of the closed set exists from the start, at zero, so a
+	// rate() over it works before the first call.
+	for _, t := range hooks.All {
+		outcomes := []string{"queued", "failed"}
+		if t.Blocking() {
+			outcomes = []string{"allowed", "rejected", "failed"}
+		}
+		for _, o := range outcomes {
+			m.hooks.WithLabelValues(string(t), o)
+		}
 	}
 	if reg != nil {
 		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.hooks)
