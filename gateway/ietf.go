@@ -386,14 +386,18 @@ func (g *Gateway) ietfAppend(c echo.Context, v int64) error {
 		setProgress(h, u)
 		return c.NoContent(http.StatusNoContent)
 	}
-	tok := lease.Token()
-	if hasLength {
-		if err := g.declareLength(ctx, u, tok, declared); err != nil {
-			return err
-		}
-	}
+	// The length this request implies, agreed between Upload-Length and
+	// Upload-Complete before anything is stored: a refused request must not
+	// leave a length behind.
 	if complete && r.ContentLength >= 0 {
-		if err := g.declareLength(ctx, u, tok, u.Offset+r.ContentLength); err != nil {
+		end := u.Offset + r.ContentLength
+		if hasLength && declared != end {
+			return protoErr(errInconsistentLength, "Upload-Length %d, but Upload-Complete: ?1 ends the upload at %d", declared, end)
+		}
+		declared, hasLength = end, true
+	}
+	if hasLength {
+		if err := g.declareLength(ctx, u, lease.Token(), declared); err != nil {
 			return err
 		}
 	}

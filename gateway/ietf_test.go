@@ -294,6 +294,30 @@ func TestDraftInconsistentLengthIsAProblem(t *testing.T) {
 	})
 }
 
+// A refused append leaves no length behind: Upload-Length that disagrees
+// with the end Upload-Complete: ?1 gives is 400, and the upload's length is
+// still unknown afterwards, so a consistent append can still complete it.
+func TestDraftRefusedAppendDeclaresNoLength(t *testing.T) {
+	env := newDraftEnv(t, Config{})
+	eachVersion(t, func(t *testing.T, v int64) {
+		d := newDraftClient(t, v)
+		loc := d.create(env.base, nil, 0, -1, false, nil, nil).header.Get("Location")
+		h := http.Header{
+			"Content-Type":    {partialUpload},
+			hdrUploadOffset:   {"0"},
+			hdrUploadComplete: {sfBoolText(true)},
+			hdrUploadLength:   {"10"},
+		}
+		r := d.do(d.request(http.MethodPatch, loc, strings.NewReader("012"), 3, h), nil)
+		wantStatus(t, "Upload-Length 10 with a complete 3-byte append", r, http.StatusBadRequest)
+		if _, _, hr := d.offset(loc); hr.header.Get(hdrUploadLength) != "" {
+			t.Fatalf("a refused append left Upload-Length %q", hr.header.Get(hdrUploadLength))
+		}
+		wantStatus(t, "consistent completing append", d.appendData(loc, 0, []byte("012"), true), http.StatusNoContent)
+		env.checkStored(t, loc, []byte("012"))
+	})
+}
+
 // Cancellation removes the upload: later requests are 404, with a problem
 // body where there is a body.
 func TestDraftCancellation(t *testing.T) {
