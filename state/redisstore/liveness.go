@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/tusgate/tusgate/state"
 )
@@ -222,9 +219,6 @@ func (s *Store) breakIfDead(ctx context.Context, id, value string) (bool, error)
 	k := s.keysFor(id)
 	res, err := s.scripts.breakLock.Run(ctx, s.client, []string{k.lock}, value).Int64()
 	if err != nil {
-		if errors.Is(err, redis.Nil) {
-			return false, nil
-		}
 		return false, s.fail("break lease of "+id, err)
 	}
 	if res == 1 {

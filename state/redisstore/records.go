@@ -50,12 +50,18 @@ func (s *Store) Get(ctx context.Context, id string) (*state.Upload, error) {
 	// old offset with a lock released meanwhile.
 	var lock *redis.StringCmd
 	var hash *redis.MapStringStringCmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		lock = p.Get(ctx, k.lock)
 		hash = p.HGetAll(ctx, k.record)
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	// Pipelined reports only the first failure, and GET of a free lock
+	// always fails with redis.Nil: check each command, so a failed HGETALL
+	// is an outage, not a missing upload.
+	if err := hash.Err(); err != nil {
+		return nil, s.fail("get "+id, err)
+	}
+	if err := lock.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.fail("get "+id, err)
 	}
 	rec := hash.Val()
