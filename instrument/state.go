@@ -3,6 +3,7 @@ package instrument
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -138,15 +139,22 @@ type lease struct {
 	state.Lease
 	m                   *Metrics
 	stopAsked, stopLost func() bool
+	// once: Unlock may be called more than once (state.Lease); the gauge
+	// and counters move on the first call only.
+	once sync.Once
 }
 
 func (l *lease) Unlock(ctx context.Context) error {
-	// Stop the watchers first: some stores end these contexts on unlock,
-	// which is neither a request nor a loss.
-	l.stopAsked()
-	l.stopLost()
-	l.m.locksHeld.Dec()
-	asked := l.ReleaseRequested().Err() != nil
+	first := false
+	l.once.Do(func() {
+		first = true
+		// Stop the watchers first: some stores end these contexts on
+		// unlock, which is neither a request nor a loss.
+		l.stopAsked()
+		l.stopLost()
+		l.m.locksHeld.Dec()
+	})
+	asked := first && l.ReleaseRequested().Err() != nil
 	err := l.Lease.Unlock(ctx)
 	if asked && err == nil {
 		l.m.releaseDone.Inc()
