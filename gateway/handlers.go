@@ -455,7 +455,7 @@ func (g *Gateway) patch(c echo.Context) error {
 	defer g.unlock(lease)
 	if offset != u.Offset {
 		c.Response().Header().Set(hdrUploadOffset, strconv.FormatInt(u.Offset, 10))
-		return protoErr(errOffsetMismatch, "the request says %d, the upload is at %d", offset, u.Offset)
+		return mismatchErr(u.Offset, offset)
 	}
 	if declared >= 0 {
 		if err := g.declareLength(ctx, u, lease.Token(), declared); err != nil {
