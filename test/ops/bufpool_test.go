@@ -35,7 +35,8 @@ func TestBufferPoolWaitsAreCounted(t *testing.T) {
 	}
 
 	const size = 6 * MiB
-	bodyX, bodyY := data(size), data(size)
+	// Different bytes, so a buffer handed to the wrong upload shows.
+	bodyX, bodyY := testenv.Source(size, 1), testenv.Source(size, 2)
 	x, y := e2e.Create(t, p.URL, size, nil), e2e.Create(t, p.URL, size, nil)
 	sx := startStream(t, x, 0, bodyX[:MiB], nil)
 	awaitBodyBytes(t, m, before.get("tusgate_request_body_bytes_total")+MiB)
