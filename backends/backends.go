@@ -10,6 +10,7 @@ package backends
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -170,3 +171,22 @@ func CapabilitiesOf(b Backend) Capabilities {
 	})
 	return Capabilities{Concatenation: concat, DeferredLength: true, PresignedDownload: presign}
 }
+
+// LostError reports that the store no longer holds bytes it acknowledged
+// (MinIO can lose a multipart upload's parts when a completion is cut off:
+// the session then lists no parts, and every completion fails). Rewind is
+// what the record must become to match the store: Offset is where the bytes
+// it still holds end (below the upload's offset, unlike any other Progress)
+// and Handle drops what no longer holds them. The gateway commits it, so
+// the client sends the rest again instead of the upload failing for good.
+type LostError struct {
+	Rewind Progress
+	// Err is the store's refusal that revealed the loss.
+	Err error
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("the store lost bytes after offset %d: %v", e.Rewind.Offset, e.Err)
+}
+
+func (e *LostError) Unwrap() error { return e.Err }

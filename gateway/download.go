@@ -187,7 +187,9 @@ func (g *Gateway) finishNow(ctx context.Context, id string) (*state.Upload, erro
 		return nil, err
 	}
 	defer g.unlock(lease)
-	return u, g.finish(ctx, u, lease.Token())
+	// As in patch: a client that hangs up must not cut the assembly off
+	// (MinIO loses the parts of a completion cut short).
+	return u, g.finish(context.WithoutCancel(ctx), u, lease.Token())
 }
 
 func lengthText(u *state.Upload) string {

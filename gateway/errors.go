@@ -25,6 +25,7 @@ var (
 	errNotFound            = errors.New("upload not found")
 	errOffsetMismatch      = errors.New("Upload-Offset does not match the upload's offset")
 	errNotFinished         = errors.New("upload is not finished")
+	errRewound             = errors.New("upload offset went back")
 	errGone                = errors.New("upload expired")
 	errTooLarge            = errors.New("upload too large")
 	errMediaType           = errors.New("unsupported media type")
@@ -129,6 +130,7 @@ var errorStatuses = []struct {
 	{backends.ErrNotFound, http.StatusNotFound},
 	{errOffsetMismatch, http.StatusConflict},
 	{errNotFinished, http.StatusConflict},
+	{errRewound, http.StatusConflict},
 	{state.ErrConflict, http.StatusConflict},
 	{state.ErrFenced, http.StatusConflict},
 	{errGone, http.StatusGone},

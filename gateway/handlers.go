@@ -395,7 +395,31 @@ func (g *Gateway) current(c echo.Context) (*state.Upload, error) {
 			}
 		}
 	}
+	if u.Complete() && !u.Finished && !u.Final() {
+		return g.finishForOffset(ctx, u)
+	}
 	return g.resolveFinal(ctx, u)
+}
+
+// finishForOffset assembles an upload that has every byte but no object
+// (its replica died in between) before an offset request reports it: an
+// offset equal to the length tells a client it is done, so it must not be
+// said of an upload the store might still refuse to complete. A store that
+// lost bytes rewinds it, and the lower offset is reported. When the store
+// cannot be reached the request fails, to be retried; other failures (a
+// pre-finish hook's refusal) leave the stored state to report.
+func (g *Gateway) finishForOffset(ctx context.Context, u *state.Upload) (*state.Upload, error) {
+	fu, err := g.finishNow(ctx, u.ID)
+	switch status, _ := statusOf(err); {
+	case err == nil:
+		return fu, nil
+	case errors.Is(err, errRewound):
+		return g.load(ctx, u.ID)
+	case status == http.StatusServiceUnavailable:
+		return nil, err
+	}
+	g.log.WarnContext(ctx, "could not finish a complete upload before reporting its offset", "id", u.ID, "err", err)
+	return u, nil
 }
 
 func (g *Gateway) head(c echo.Context) error {

@@ -15,6 +15,7 @@ type metrics struct {
 	finished   prometheus.Counter
 	terminated prometheus.Counter
 	expired    prometheus.Counter
+	rewound    prometheus.Counter
 	bytes      prometheus.Counter
 	active     prometheus.Gauge
 	// hooks counts hook calls by event (a closed set: hooks.All) and
@@ -29,8 +30,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		finished:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_finished_total", Help: "Uploads whose object was assembled."}),
 		terminated: prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_terminated_total", Help: "Uploads deleted by clients."}),
 		expired:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_expired_total", Help: "Unfinished uploads removed by the sweeper."}),
-		bytes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_received_bytes_total", Help: "Upload bytes committed."}),
-		active:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
+		rewound: prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_uploads_rewound_total",
+			Help: "Uploads whose offset went back because the store lost bytes it had acknowledged."}),
+		bytes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "tusgate_received_bytes_total", Help: "Upload bytes committed."}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tusgate_active_writes", Help: "Requests currently streaming upload bytes."}),
 		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tusgate_hook_calls_total",
 			Help: "Hook calls by event and outcome (pre-*: allowed, rejected, failed; post-*: queued, failed)."}, []string{"event", "outcome"}),
 	}
@@ -46,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.bytes, m.active, m.hooks)
+		reg.MustRegister(m.created, m.finished, m.terminated, m.expired, m.rewound, m.bytes, m.active, m.hooks)
 	}
 	return m
 }
@@ -55,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // methods cannot create metric series or bloat log lines.
 func methodLabel(m string) string {
 	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
 		return m
 	}
 	return "OTHER"

@@ -247,6 +247,10 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 		return fmt.Errorf("read manifest of %s: %w", u.ID, err)
 	}
 	if err := g.backend.Finish(ctx, u.Clone(), parts); err != nil {
+		var lost *backends.LostError
+		if errors.As(err, &lost) {
+			return g.rewind(ctx, u, tok, lost)
+		}
 		return fmt.Errorf("finish upload %s: %w", u.ID, err)
 	}
 	never := time.Time{}
@@ -257,6 +261,26 @@ func (g *Gateway) finish(ctx context.Context, u *state.Upload, tok state.Token) 
 	g.postHook(ctx, hooks.PostFinish, u)
 	g.log.InfoContext(ctx, "upload finished", "id", u.ID, "size", u.Length)
 	return nil
+}
+
+// rewind records that the store lost bytes of u it had acknowledged: the
+// offset goes back to what it still holds, so the client, told by the
+// error (409) and the next HEAD, sends the rest again and the upload can
+// still finish. It returns the error for the client; when nothing needs
+// sending again (only the store's session was gone), it finishes at once.
+func (g *Gateway) rewind(ctx context.Context, u *state.Upload, tok state.Token, lost *backends.LostError) error {
+	from := u.Offset
+	if err := g.commit(ctx, u, tok, lost.Rewind.Change()); err != nil {
+		return fmt.Errorf("rewind upload %s after the store lost bytes: %w", u.ID, err)
+	}
+	g.metrics.rewound.Inc()
+	g.log.ErrorContext(ctx, "the store lost acknowledged bytes of an upload; its offset went back",
+		"id", u.ID, "from", from, "to", u.Offset, "err", lost.Err)
+	if u.Offset == from {
+		return g.finish(ctx, u, tok)
+	}
+	return protoErr(errRewound, "the storage lost bytes %d to %d of this upload; send them again from Upload-Offset %d",
+		u.Offset, from, u.Offset)
 }
 
 // approveFinish asks pre-finish about completing u; a status of 400 or more

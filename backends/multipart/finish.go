@@ -32,18 +32,25 @@ func (e *Engine) Finish(ctx context.Context, u *state.Upload, parts []state.Part
 	}
 	parts = slices.Clone(parts)
 	slices.SortFunc(parts, func(a, b state.Part) int { return a.Number - b.Number })
+	committed := parts
 	if h.TailSize > 0 {
 		last, err := e.tailAsPart(ctx, h, u.Offset-h.TailSize)
 		if err != nil {
+			if lost := e.survey(ctx, h, u, committed, err); lost != nil {
+				return lost
+			}
 			return fmt.Errorf("multipart: finish %s: %w", u.ID, err)
 		}
-		parts = slices.DeleteFunc(parts, func(p state.Part) bool { return p.Number >= last.Number })
-		parts = append(parts, last)
+		committed = slices.DeleteFunc(parts, func(p state.Part) bool { return p.Number >= last.Number })
+		parts = append(slices.Clip(committed), last)
 	}
 	if err := checkManifest(parts, u.Length, h.Checksum != ""); err != nil {
 		return fmt.Errorf("multipart: finish %s: %w", u.ID, err)
 	}
 	if err := e.drv.Complete(ctx, h, u, parts); err != nil {
+		if lost := e.survey(ctx, h, u, committed, err); lost != nil {
+			return lost
+		}
 		return err
 	}
 	e.dropTails(ctx, h)
