@@ -80,7 +80,6 @@ func (e *Engine) survey(ctx context.Context, h Handle, u *state.Upload, committe
 		}
 		rw.Handle[k.UploadID] = id
 	}
-	e.log.ErrorContext(ctx, "the store lost parts of an upload it had acknowledged; rewinding it",
-		"id", u.ID, "offset", u.Offset, "rewind_to", rw.Offset, "session_gone", gone, "refusal", refusal)
+	// The gateway logs the rewind once it is committed.
 	return &backends.LostError{Rewind: rw, Err: refusal}
 }

@@ -38,6 +38,9 @@ type env struct {
 	prefix string
 	nodes  []*e2e.Proc
 	rss    *rssWatch
+	// rewoundBefore counts the rewinds logged by replicas since restarted
+	// (under rss.mu).
+	rewoundBefore int
 }
 
 // newEnv starts the case's world on S3; see newEnvOn.
@@ -96,11 +99,30 @@ func (e *env) node(i int) *e2e.Proc {
 
 // restart starts replica i again after it was killed (same address).
 func (e *env) restart(i int) {
-	p := e.node(i).Restart()
+	old := e.node(i)
+	p := old.Restart()
 	e.rss.mu.Lock()
 	e.nodes[i] = p
+	e.rewoundBefore += rewinds(old)
 	e.rss.mu.Unlock()
 }
+
+// rewound counts the uploads the replicas moved back because the store
+// lost parts it had confirmed (MinIO after a cut-off completion).
+func (e *env) rewound() int {
+	e.rss.mu.Lock()
+	defer e.rss.mu.Unlock()
+	n := e.rewoundBefore
+	for _, p := range e.nodes {
+		n += rewinds(p)
+	}
+	return n
+}
+
+// rewindLog is the line the gateway logs for each rewind.
+const rewindLog = "the store lost acknowledged bytes of an upload"
+
+func rewinds(p *e2e.Proc) int { return strings.Count(p.Logs(), rewindLog) }
 
 // verify downloads u through any replica and compares it with data.
 func verify(ctx context.Context, bases []string, u string, data []byte) error {

@@ -125,6 +125,7 @@ func TestSoak(t *testing.T) {
 	if r, ok := c.longest(); ok {
 		summary += fmt.Sprintf("    the longest: %s, %s\n", r.took.Round(time.Millisecond), r.chain())
 	}
+	summary += fmt.Sprintf("  uploads rewound because MinIO lost parts it had confirmed (then sent again): %d\n", e.rewound())
 	summary += fmt.Sprintf("  leaked backend objects: %d\n  peak RSS: %s\n", len(leaked), e.rss)
 	// Printed as well as logged, so the summary shows without -v.
 	fmt.Print(summary)

@@ -63,7 +63,7 @@ func TestLostPartIsSentAgainByTheClient(t *testing.T) {
 	if got := rewound(t, p); got != 1 {
 		t.Fatalf("tusgate_uploads_rewound_total = %v, want 1", got)
 	}
-	if !strings.Contains(p.Logs(), "rewind_to=5242880") {
+	if !strings.Contains(p.Logs(), "from=16777216 to=5242880") {
 		t.Fatalf("no log line of the rewind to the end of part 1:\n%s", p.Logs())
 	}
 }
