@@ -111,7 +111,7 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, u *state.Uploa
 		return err // not cached: the receiver may be back soon
 	}
 	var denied *hookRejection
-	if res.RejectUpload {
+	if refuses(hooks.PreAccess, res) {
 		denied = &hookRejection{typ: hooks.PreAccess, resp: res.HTTPResponse, status: http.StatusForbidden,
 			msg: "access to this upload has been denied by the server"}
 	}

@@ -231,7 +231,7 @@ func (g *Gateway) approveCreation(ctx context.Context, c echo.Context, u *state.
 	if err != nil {
 		return "", err
 	}
-	if res.RejectUpload {
+	if refuses(hooks.PreCreate, res) {
 		return "", reject(hooks.PreCreate, res.HTTPResponse, http.StatusBadRequest, "upload creation has been rejected by the server")
 	}
 	if res.ChangeFileInfo.Storage != nil {
@@ -572,7 +572,7 @@ func (g *Gateway) delete(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if res.RejectTermination {
+		if refuses(hooks.PreTerminate, res) {
 			return reject(hooks.PreTerminate, res.HTTPResponse, http.StatusBadRequest, "upload termination has been rejected by the server")
 		}
 	}

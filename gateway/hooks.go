@@ -126,7 +126,7 @@ func (g *Gateway) preHook(ctx context.Context, t hooks.Type, u *state.Upload) (h
 	switch {
 	case err != nil:
 		outcome = "failed"
-	case res.RejectUpload || res.RejectTermination || res.HTTPResponse.StatusCode >= 400:
+	case refuses(t, res):
 		outcome = "rejected"
 	}
 	g.metrics.hooks.WithLabelValues(string(t), outcome).Inc()
@@ -134,6 +134,22 @@ func (g *Gateway) preHook(ctx context.Context, t hooks.Type, u *state.Upload) (h
 		return res, fmt.Errorf("%w: %s: %w", errHookFailed, t, err)
 	}
 	return res, nil
+}
+
+// refuses reports whether res refuses the request of event t, as tusd
+// reads it: pre-create and pre-access by RejectUpload, pre-terminate by
+// RejectTermination, pre-finish by a status of 400 or more. Anything else
+// in the answer (a status without the flag) shapes the response only.
+func refuses(t hooks.Type, res hooks.Response) bool {
+	switch t {
+	case hooks.PreCreate, hooks.PreAccess:
+		return res.RejectUpload
+	case hooks.PreTerminate:
+		return res.RejectTermination
+	case hooks.PreFinish:
+		return res.HTTPResponse.StatusCode >= 400
+	}
+	return false
 }
 
 // postHook queues a post-* event. A queue failure is logged, not the

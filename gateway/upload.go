@@ -290,8 +290,8 @@ func (g *Gateway) approveFinish(ctx context.Context, u *state.Upload) error {
 	if err != nil {
 		return err
 	}
-	if s := res.HTTPResponse.StatusCode; s >= 400 {
-		return reject(hooks.PreFinish, res.HTTPResponse, s, "upload completion has been refused by the server")
+	if refuses(hooks.PreFinish, res) {
+		return reject(hooks.PreFinish, res.HTTPResponse, res.HTTPResponse.StatusCode, "upload completion has been refused by the server")
 	}
 	return nil
 }

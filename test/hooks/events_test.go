@@ -126,6 +126,9 @@ func TestPreCreateRejectsOrChangesIDAndMetadata(t *testing.T) {
 				ID: "custom-id-1", MetaData: map[string]string{"filename": "renamed.txt", "owner": "alice"}}}
 		case "badid":
 			return http.StatusOK, hooks.Response{ChangeFileInfo: hooks.FileInfoChanges{ID: "../escape"}}
+		case "status":
+			// A status without RejectUpload does not refuse the creation.
+			return http.StatusOK, hooks.Response{HTTPResponse: hooks.HTTPResponse{StatusCode: http.StatusForbidden}}
 		}
 		return http.StatusOK, hooks.Response{}
 	})
@@ -142,6 +145,17 @@ func TestPreCreateRejectsOrChangesIDAndMetadata(t *testing.T) {
 	}
 	if v := metricValue(t, p, "tusgate_hook_calls_total", `event="pre-create"`, `outcome="rejected"`); v != 1 {
 		t.Fatalf("rejected pre-create counted %v times, want 1", v)
+	}
+
+	allowed := metricValue(t, p, "tusgate_hook_calls_total", `event="pre-create"`, `outcome="allowed"`)
+	if res, body := post("filename c3RhdHVz"); res.StatusCode != http.StatusCreated { // "status"
+		t.Fatalf("creation answered with a status but no RejectUpload → %d %q, want 201", res.StatusCode, body)
+	}
+	if v := metricValue(t, p, "tusgate_hook_calls_total", `event="pre-create"`, `outcome="rejected"`); v != 1 {
+		t.Fatalf("pre-create counted rejected %v times after an answer that did not reject, want still 1", v)
+	}
+	if v := metricValue(t, p, "tusgate_hook_calls_total", `event="pre-create"`, `outcome="allowed"`); v != allowed+1 {
+		t.Fatalf("pre-create counted allowed %v times, want %v", v, allowed+1)
 	}
 
 	res, body = post("filename cmVuYW1l") // "rename"
@@ -183,13 +197,16 @@ func TestPreFinishFailureLeavesTheUploadCompleteButUnfinished(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity || strings.TrimSpace(body) != "virus scan failed" {
 		t.Fatalf("PATCH completing the upload → %d %q, want the hook's 422", res.StatusCode, body)
 	}
-	if off := e2e.Offset(t, url); off != 4 {
-		t.Fatalf("offset after refused finish = %d, want 4 (bytes kept)", off)
-	}
 	if n := len(rc.events(hooks.PostFinish, idOf(url))); n != 0 {
 		t.Fatalf("post-finish fired %d times for an unfinished upload", n)
 	}
-	// The next request that finds it complete asks again, and finishes.
+	// The next request that finds it complete (HEAD: an offset equal to
+	// the length says "done", so it assembles first) asks again, and
+	// finishes.
+	if off := e2e.Offset(t, url); off != 4 {
+		t.Fatalf("offset after refused finish = %d, want 4 (bytes kept)", off)
+	}
+	rc.await(t, hooks.PostFinish, idOf(url), 1)
 	res, body = do(t, http.MethodGet, url, nil, nil)
 	if res.StatusCode != http.StatusOK || body != "data" {
 		t.Fatalf("GET after the hook relented → %d %q", res.StatusCode, body)
