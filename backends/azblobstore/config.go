@@ -1,10 +1,7 @@
 package azblobstore
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tusgate/tusgate/backends/multipart"
@@ -68,30 +65,30 @@ type Config struct {
 // AZURE_STORAGE_KEY, or the default credential chain.
 func ParseURL(u *url.URL) (Config, error) {
 	var c Config
-	if u.Scheme != "azblob" {
-		return c, fmt.Errorf("azblobstore: URL scheme %q, want azblob", u.Scheme)
-	}
-	c.Container = u.Host
-	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	if err := c.URLOptions().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
-		return c, fmt.Errorf("azblobstore: %w", err)
+	var err error
+	if c.Container, c.Prefix, err = optionRules().ParseURL(u, &c.StoreOptions, c.parseOwnOption); err != nil {
+		return c, err
 	}
 	return c.normalize()
 }
 
+// optionRules are Azure's defaults and bounds of the shared options.
+func optionRules() multipart.OptionRules {
+	return multipart.OptionRules{
+		Store: "azblobstore", Scheme: "azblob", Holder: "container",
+		MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+		Checksums: []string{ChecksumNone, ChecksumMD5}, MaxPartSize: MaxBlockSize, MaxObjectSize: MaxObjectSize,
+	}
+}
+
 // normalize fills defaults and rejects values Azure cannot work with.
 func (c Config) normalize() (Config, error) {
-	if c.Container == "" {
-		return c, fmt.Errorf("azblobstore: no container given")
+	rules := optionRules()
+	var err error
+	if c.Prefix, err = rules.Place(c.Container, c.Prefix); err != nil {
+		return c, err
 	}
-	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
-		c.Prefix += "/"
-	}
-	err := c.URLOptions().Normalize(multipart.OptionRules{
-		Store: "azblobstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
-		Checksums: []string{ChecksumNone, ChecksumMD5}, MaxPartSize: MaxBlockSize, MaxObjectSize: MaxObjectSize,
-	})
-	return c, err
+	return c, c.StoreOptions.Normalize(rules)
 }
 
 // parseOwnOption reads the URL options only this store takes.
@@ -102,7 +99,7 @@ func (c *Config) parseOwnOption(k, v string) error {
 	case "account":
 		c.Account = v
 	default:
-		return errors.New("unknown option")
+		return multipart.ErrUnknownOption
 	}
 	return nil
 }

@@ -151,7 +151,7 @@ func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, bu
 	if size == 0 {
 		return nil
 	}
-	body, err := d.download(ctx, key, off, size)
+	body, err := d.OpenObject(ctx, key, off, size)
 	if err != nil {
 		return err
 	}
@@ -166,10 +166,12 @@ func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, bu
 	return nil
 }
 
-// download starts a ranged GET (count 0: to the end).
-func (d *driver) download(ctx context.Context, key string, off, count int64) (io.ReadCloser, error) {
+// OpenObject starts a ranged GET of length bytes from off (length < 0: to
+// the end, which Azure spells as a count of 0).
+func (d *driver) OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	rng := blob.HTTPRange{Offset: off, Count: max(length, 0)}
 	resp, err := do(ctx, d, func(ctx context.Context) (blob.DownloadStreamResponse, error) {
-		return d.blob(key).DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
+		return d.blob(key).DownloadStream(ctx, &blob.DownloadStreamOptions{Range: rng})
 	})
 	if err != nil {
 		return nil, classify("GetBlob", err)

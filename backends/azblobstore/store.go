@@ -45,11 +45,9 @@ type driver struct {
 	sharedKey bool
 }
 
+// Concater, RangeReader and Discarder come with the engine.
 var (
 	_ backends.Backend     = (*Store)(nil)
-	_ backends.Concater    = (*Store)(nil)
-	_ backends.RangeReader = (*Store)(nil)
-	_ backends.Discarder   = (*Store)(nil)
 	_ multipart.Driver     = (*driver)(nil)
 	_ multipart.PartCopier = (*driver)(nil)
 )
@@ -67,57 +65,46 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	if pool == nil {
-		return nil, errors.New("azblobstore: a buffer pool is required")
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("backend", "azblob", "container", cfg.Container)
-	conns := cfg.MaxConnections
-	if conns == 0 {
-		conns = multipart.Connections(cfg.MinPartSize, pool.Budget())
-	}
-	c, shared, err := newContainerClient(cfg, conns)
+	st, err := multipart.NewSetup("azblobstore", cfg.StoreOptions, pool, logger, "backend", "azblob", "container", cfg.Container)
 	if err != nil {
 		return nil, err
 	}
-	d := &driver{cfg: cfg, container: c, gate: multipart.NewGate(conns), log: logger, sharedKey: shared}
-	eng, err := multipart.New(cfg.engineConfig(), d, pool, logger)
+	c, shared, err := newContainerClient(cfg, st.Conns)
 	if err != nil {
-		return nil, fmt.Errorf("azblobstore: %w", err)
+		return nil, err
 	}
-	if _, err := c.GetProperties(ctx, nil); err != nil {
-		missing := bloberror.HasCode(err, bloberror.ContainerNotFound)
-		err = classify("GetContainerProperties", err)
-		if missing {
-			return nil, fmt.Errorf("azblobstore: container %q does not exist at %s: %w", cfg.Container, c.URL(), err)
+	d := &driver{cfg: cfg, container: c, gate: multipart.NewGate(st.Conns), log: st.Log, sharedKey: shared}
+	eng, err := st.Open(ctx, "azblobstore", cfg.engineConfig(), d, func(ctx context.Context) error {
+		if _, err := c.GetProperties(ctx, nil); err != nil {
+			missing := bloberror.HasCode(err, bloberror.ContainerNotFound)
+			err = classify("GetContainerProperties", err)
+			if missing {
+				return fmt.Errorf("azblobstore: container %q does not exist at %s: %w", cfg.Container, c.URL(), err)
+			}
+			return fmt.Errorf("azblobstore: cannot access container %q at %s: %w", cfg.Container, c.URL(), err)
 		}
-		return nil, fmt.Errorf("azblobstore: cannot access container %q at %s: %w", cfg.Container, c.URL(), err)
+		if cfg.PresignTTL > 0 && !shared {
+			return errors.New("azblobstore: presign needs an account key (SAS URLs are signed with it)")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if cfg.PresignTTL > 0 && !shared {
-		return nil, errors.New("azblobstore: presign needs an account key (SAS URLs are signed with it)")
-	}
-	eng.LogDeferredLimit()
 	return &Store{Engine: eng, d: d}, nil
 }
 
 // engineConfig is what the part engine needs of c. Handle keys are in the
 // "azblob" namespace.
 func (c Config) engineConfig() multipart.Config {
-	return multipart.Config{
-		Namespace:     "azblob",
-		Prefix:        c.Prefix,
-		MinPartSize:   c.MinPartSize,
-		MaxPartSize:   MaxBlockSize,
-		MaxParts:      MaxBlocks,
-		MaxObjectSize: c.MaxObjectSize,
-		PartSize:      c.PartSize,
-		EqualParts:    c.EqualParts,
-		Concurrency:   c.Concurrency,
+	return c.EngineConfig(multipart.Config{
+		Namespace:   "azblob",
+		Prefix:      c.Prefix,
+		MaxPartSize: MaxBlockSize,
+		MaxParts:    MaxBlocks,
 		// Put Block From URL copies any range of a source.
 		CopyRangeMin: 0,
-	}
+	})
 }
 
 func newContainerClient(cfg Config, conns int) (*container.Client, bool, error) {

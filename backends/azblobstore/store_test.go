@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/test/backendtest"
 )
 
 // Block ids of one blob must all have the same length.
@@ -95,36 +95,18 @@ func TestClassify(t *testing.T) {
 		{resp(403, "AuthorizationFailure", ""), nil, 0},
 	}
 	for _, c := range cases {
-		err := classify("Op", c.err)
-		for _, k := range []error{backends.ErrNotFound, backends.ErrUnavailable, backends.ErrTooLarge} {
-			if errors.Is(err, k) != (k == c.kind) {
-				t.Errorf("%v: errors.Is(%v) = %v", c.err, k, !(k == c.kind))
-			}
-		}
-		var ra backends.RetryAfter
-		if got := errors.As(err, &ra); got != (c.after > 0) || (got && ra.RetryAfter() != c.after) {
-			t.Errorf("%v: retry after %v (%v), want %v", c.err, ra, got, c.after)
-		}
+		backendtest.Classified(t, c.err, classify("Op", c.err), c.kind, c.after)
 	}
 }
 
 func TestParseURL(t *testing.T) {
-	u, _ := url.Parse("azblob://c/some/prefix?part_size=16M&min_part_size=2MiB&concurrency=5&checksum=md5&endpoint=http://h:1/acct")
-	c, err := ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := backendtest.ParsesURL(t, ParseURL, "azblob://c/some/prefix?part_size=16M&min_part_size=2MiB&concurrency=5&checksum=md5&endpoint=http://h:1/acct")
 	if c.Container != "c" || c.Prefix != "some/prefix/" || c.PartSize != 16*MiB || c.MinPartSize != 2*MiB ||
 		c.Concurrency != 5 || c.Checksum != ChecksumMD5 || c.Endpoint != "http://h:1/acct" || c.MaxObjectSize != MaxObjectSize {
 		t.Fatalf("%+v", c)
 	}
-	for _, bad := range []string{"s3://c/", "azblob:///p", "azblob://c/?part_size=5000MiB", "azblob://c/?checksum=crc",
-		"azblob://c/?typo=1", "azblob://c/?presign=200h", "azblob://c/?max_object_size=200TiB"} {
-		u, _ := url.Parse(bad)
-		if _, err := ParseURL(u); err == nil {
-			t.Errorf("%s: accepted", bad)
-		}
-	}
+	backendtest.RejectsURLs(t, ParseURL, "s3://c/", "azblob:///p", "azblob://c/?part_size=5000MiB", "azblob://c/?checksum=crc",
+		"azblob://c/?typo=1", "azblob://c/?presign=200h", "azblob://c/?max_object_size=200TiB")
 }
 
 // A missing container stops New with a message naming it.

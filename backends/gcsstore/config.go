@@ -1,10 +1,7 @@
 package gcsstore
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/tusgate/tusgate/backends/multipart"
 )
@@ -59,13 +56,9 @@ type Config struct {
 // sign_key_file. Credentials come from Application Default Credentials.
 func ParseURL(u *url.URL) (Config, error) {
 	var c Config
-	if u.Scheme != "gs" {
-		return c, fmt.Errorf("gcsstore: URL scheme %q, want gs", u.Scheme)
-	}
-	c.Bucket = u.Host
-	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	if err := c.URLOptions().ParseQuery(u.Query(), c.parseOwnOption); err != nil {
-		return c, fmt.Errorf("gcsstore: %w", err)
+	var err error
+	if c.Bucket, c.Prefix, err = optionRules().ParseURL(u, &c.StoreOptions, c.parseOwnOption); err != nil {
+		return c, err
 	}
 	return c.normalize()
 }
@@ -77,24 +70,28 @@ func (c *Config) parseOwnOption(k, v string) error {
 	case "sign_key_file":
 		c.SignKeyFile = v
 	default:
-		return errors.New("unknown option")
+		return multipart.ErrUnknownOption
 	}
 	return nil
 }
 
+// optionRules are Cloud Storage's defaults and bounds of the shared options.
+func optionRules() multipart.OptionRules {
+	return multipart.OptionRules{
+		Store: "gcsstore", Scheme: "gs", Holder: "bucket",
+		MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+		Checksums: []string{ChecksumCRC32C, ChecksumNone}, MaxPartSize: MaxObjectSize, MaxObjectSize: MaxObjectSize,
+	}
+}
+
 // normalize fills defaults and rejects values Cloud Storage cannot work with.
 func (c Config) normalize() (Config, error) {
-	if c.Bucket == "" {
-		return c, errors.New("gcsstore: no bucket given")
+	rules := optionRules()
+	var err error
+	if c.Prefix, err = rules.Place(c.Bucket, c.Prefix); err != nil {
+		return c, err
 	}
-	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
-		c.Prefix += "/"
-	}
-	err := c.URLOptions().Normalize(multipart.OptionRules{
-		Store: "gcsstore", MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
-		Checksums: []string{ChecksumCRC32C, ChecksumNone}, MaxPartSize: MaxObjectSize, MaxObjectSize: MaxObjectSize,
-	})
-	return c, err
+	return c, c.StoreOptions.Normalize(rules)
 }
 
 // engineConfig is what the part engine needs of c: every part is one
@@ -103,15 +100,11 @@ func (c Config) normalize() (Config, error) {
 // lets the engine cut (parts are buffered whole). Handle keys are in the
 // "gcs" namespace.
 func (c Config) engineConfig(maxObject int64) multipart.Config {
-	return multipart.Config{
+	return c.EngineConfig(multipart.Config{
 		Namespace:     "gcs",
 		Prefix:        c.Prefix,
-		MinPartSize:   c.MinPartSize,
 		MaxPartSize:   MaxObjectSize,
 		MaxParts:      MaxComponents,
 		MaxObjectSize: maxObject,
-		PartSize:      c.PartSize,
-		EqualParts:    c.EqualParts,
-		Concurrency:   c.Concurrency,
-	}
+	})
 }

@@ -222,7 +222,7 @@ func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, bu
 	if size == 0 {
 		return nil
 	}
-	r, err := d.reader(ctx, key, off, size)
+	r, err := d.OpenObject(ctx, key, off, size)
 	if err != nil {
 		return err
 	}
@@ -237,8 +237,8 @@ func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, bu
 	return nil
 }
 
-// reader starts a ranged read (length < 0: to the end).
-func (d *driver) reader(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+// OpenObject starts a ranged read (length < 0: to the end).
+func (d *driver) OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
 	r, err := do(ctx, d, func(ctx context.Context) (*storage.Reader, error) {
 		return d.obj(key).NewRangeReader(ctx, off, length)
 	})

@@ -47,12 +47,10 @@ type driver struct {
 	sign *storage.SignedURLOptions
 }
 
+// Concater, RangeReader and Discarder come with the engine.
 var (
-	_ backends.Backend     = (*Store)(nil)
-	_ backends.Concater    = (*Store)(nil)
-	_ backends.RangeReader = (*Store)(nil)
-	_ backends.Discarder   = (*Store)(nil)
-	_ multipart.Driver     = (*driver)(nil)
+	_ backends.Backend = (*Store)(nil)
+	_ multipart.Driver = (*driver)(nil)
 )
 
 func do[T any](ctx context.Context, d *driver, call func(context.Context) (T, error)) (T, error) {
@@ -69,13 +67,10 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	if pool == nil {
-		return nil, errors.New("gcsstore: a buffer pool is required")
+	st, err := multipart.NewSetup("gcsstore", cfg.StoreOptions, pool, logger, "backend", "gcs", "bucket", cfg.Bucket)
+	if err != nil {
+		return nil, err
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("backend", "gcs", "bucket", cfg.Bucket)
 	var opts []option.ClientOption
 	if cfg.Endpoint != "" {
 		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
@@ -88,43 +83,40 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	// and a request must not hold its lease through minutes of back-off.
 	client.SetRetry(storage.WithBackoff(gax.Backoff{Initial: 200 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2}),
 		storage.WithMaxAttempts(3))
-	conns := cfg.MaxConnections
-	if conns == 0 {
-		conns = multipart.Connections(cfg.MinPartSize, pool.Budget())
-	}
-	d := &driver{cfg: cfg, client: client, bucket: client.Bucket(cfg.Bucket), gate: multipart.NewGate(conns), log: logger}
+	d := &driver{cfg: cfg, client: client, bucket: client.Bucket(cfg.Bucket), gate: multipart.NewGate(st.Conns), log: st.Log}
 	maxObject := min(cfg.MaxObjectSize, MaxComponents*pool.Budget())
-	eng, err := multipart.New(cfg.engineConfig(maxObject), d, pool, logger)
+	eng, err := st.Open(ctx, "gcsstore", cfg.engineConfig(maxObject), d, d.check)
 	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("gcsstore: %w", err)
-	}
-	if _, err := d.bucket.Attrs(ctx); err != nil {
-		client.Close()
-		if errors.Is(err, storage.ErrBucketNotExist) {
-			return nil, fmt.Errorf("gcsstore: bucket %q does not exist: %w", cfg.Bucket, err)
-		}
-		return nil, fmt.Errorf("gcsstore: cannot access bucket %q: %w", cfg.Bucket, classify("GetBucket", err))
-	}
-	if d.sign, err = signer(cfg); err != nil {
 		client.Close()
 		return nil, err
 	}
-	if d.sign != nil {
-		// Signing is local with a key; without one the SDK finds the
-		// account of the credentials (and signs through IAM), which may
-		// be impossible: find out now, not at the first download.
-		if _, err := d.bucket.SignedURL("probe", d.signOptions(time.Minute)); err != nil {
-			if cfg.PresignTTL > 0 || cfg.SignKeyFile != "" {
-				client.Close()
-				return nil, fmt.Errorf("gcsstore: signed URLs were asked for but cannot be made: %w", err)
-			}
-			logger.Info("signed download URLs are not available with these credentials", "err", err)
-			d.sign = nil
-		}
-	}
-	eng.LogDeferredLimit()
 	return &Store{Engine: eng, d: d}, nil
+}
+
+// check is what New asks of the store: the bucket exists, and signed URLs
+// can be made when they were asked for (d.sign is nil when not).
+func (d *driver) check(ctx context.Context) error {
+	if _, err := d.bucket.Attrs(ctx); err != nil {
+		if errors.Is(err, storage.ErrBucketNotExist) {
+			return fmt.Errorf("gcsstore: bucket %q does not exist: %w", d.cfg.Bucket, err)
+		}
+		return fmt.Errorf("gcsstore: cannot access bucket %q: %w", d.cfg.Bucket, classify("GetBucket", err))
+	}
+	var err error
+	if d.sign, err = signer(d.cfg); err != nil || d.sign == nil {
+		return err
+	}
+	// Signing is local with a key; without one the SDK finds the account
+	// of the credentials (and signs through IAM), which may be impossible:
+	// find out now, not at the first download.
+	if _, err := d.bucket.SignedURL("probe", d.signOptions(time.Minute)); err != nil {
+		if d.cfg.PresignTTL > 0 || d.cfg.SignKeyFile != "" {
+			return fmt.Errorf("gcsstore: signed URLs were asked for but cannot be made: %w", err)
+		}
+		d.log.Info("signed download URLs are not available with these credentials", "err", err)
+		d.sign = nil
+	}
+	return nil
 }
 
 // signer returns the signing options: the key file's account and key, or

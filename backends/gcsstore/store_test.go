@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,26 +25,18 @@ import (
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/test/backendtest"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
 func TestParseURL(t *testing.T) {
-	u, _ := url.Parse("gs://b/some/prefix?part_size=16M&min_part_size=2MiB&concurrency=5&checksum=none&endpoint=http://h:1/storage/v1/")
-	c, err := ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := backendtest.ParsesURL(t, ParseURL, "gs://b/some/prefix?part_size=16M&min_part_size=2MiB&concurrency=5&checksum=none&endpoint=http://h:1/storage/v1/")
 	if c.Bucket != "b" || c.Prefix != "some/prefix/" || c.PartSize != 16*MiB || c.MinPartSize != 2*MiB ||
 		c.Concurrency != 5 || c.Checksum != ChecksumNone || c.Endpoint != "http://h:1/storage/v1/" || c.MaxObjectSize != MaxObjectSize {
 		t.Fatalf("%+v", c)
 	}
-	for _, bad := range []string{"s3://b/", "gs:///p", "gs://b/?part_size=6TiB", "gs://b/?checksum=md5",
-		"gs://b/?typo=1", "gs://b/?presign=200h", "gs://b/?max_object_size=6TiB"} {
-		u, _ := url.Parse(bad)
-		if _, err := ParseURL(u); err == nil {
-			t.Errorf("%s: accepted", bad)
-		}
-	}
+	backendtest.RejectsURLs(t, ParseURL, "s3://b/", "gs:///p", "gs://b/?part_size=6TiB", "gs://b/?checksum=md5",
+		"gs://b/?typo=1", "gs://b/?presign=200h", "gs://b/?max_object_size=6TiB")
 }
 
 func TestClassify(t *testing.T) {
@@ -70,16 +61,7 @@ func TestClassify(t *testing.T) {
 		{context.Canceled, nil, 0},
 	}
 	for _, c := range cases {
-		err := classify("Op", c.err)
-		for _, k := range []error{backends.ErrNotFound, backends.ErrUnavailable, backends.ErrTooLarge} {
-			if errors.Is(err, k) != (k == c.kind) {
-				t.Errorf("%v: errors.Is(%v) = %v", c.err, k, !(k == c.kind))
-			}
-		}
-		var ra backends.RetryAfter
-		if got := errors.As(err, &ra); got != (c.after > 0) || (got && ra.RetryAfter() != c.after) {
-			t.Errorf("%v: retry after %v (%v), want %v", c.err, ra, got, c.after)
-		}
+		backendtest.Classified(t, c.err, classify("Op", c.err), c.kind, c.after)
 	}
 }
 

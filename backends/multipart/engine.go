@@ -28,6 +28,13 @@ type Engine struct {
 	log    *slog.Logger
 }
 
+// The engine's part of every object store's abilities.
+var (
+	_ backends.Concater    = (*Engine)(nil)
+	_ backends.RangeReader = (*Engine)(nil)
+	_ backends.Discarder   = (*Engine)(nil)
+)
+
 // New checks cfg and returns an engine on drv with buffers from pool.
 func New(cfg Config, drv Driver, pool *bufpool.Pool, logger *slog.Logger) (*Engine, error) {
 	if err := cfg.Check(); err != nil {

@@ -160,6 +160,6 @@ func TestConcatPartSize(t *testing.T) {
 
 // planConcat plans with S3's limits and copies offered.
 func planConcat(srcs []multipart.Source, ps int64, equal bool) []multipart.ConcatPart {
-	c := Config{EqualParts: equal}.engineConfig()
+	c := Config{StoreOptions: multipart.StoreOptions{EqualParts: equal}}.engineConfig()
 	return c.PlanConcat(srcs, ps, true)
 }

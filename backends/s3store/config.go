@@ -1,12 +1,9 @@
 package s3store
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/config/size"
@@ -42,32 +39,28 @@ type Config struct {
 	Region string
 	// PathStyle addresses buckets as endpoint/bucket (MinIO and most clones).
 	PathStyle bool
-	// MinPartSize is the store's smallest non-last part (S3: 5 MiB).
-	MinPartSize int64
-	// PartSize is the preferred part size; uploads too large for it with
-	// MaxParts parts get bigger parts.
-	PartSize int64
-	// EqualParts makes every part but the last the same size, also for
-	// concatenation (Cloudflare R2 requires it).
-	EqualParts bool
-	// Concurrency is how many parts of one upload are sent at once.
-	Concurrency int
-	// PresignTTL enables PresignGet and is its default lifetime (0: off).
-	PresignTTL time.Duration
-	// MaxObjectSize is the largest upload accepted and what deferred-length
-	// uploads plan their part size for (default and maximum 5 TiB).
-	MaxObjectSize int64
-	// Checksum protects part and tail bytes on the wire: ChecksumCRC32C
-	// (default), ChecksumSHA256 or ChecksumNone (see payload.go).
-	Checksum string
-	// MaxConnections caps the connections to the store (0: derived from
-	// the buffer budget, see connections).
-	MaxConnections int
+
+	// The options every store takes. MinPartSize is S3's smallest
+	// non-last part (5 MiB, lower on some clones); MaxObjectSize defaults
+	// to and is at most 5 TiB; Checksum is ChecksumCRC32C (default),
+	// ChecksumSHA256 or ChecksumNone (see payload.go); MaxConnections caps
+	// the connections to the store.
+	multipart.StoreOptions
 
 	// deferredTier overrides the parts per tier of the doubling layout of
 	// deferred-length uploads (0: computed), so tests reach tier
 	// boundaries with a few MiB.
 	deferredTier int
+}
+
+// optionRules are S3's defaults and bounds of the shared options.
+func optionRules() multipart.OptionRules {
+	return multipart.OptionRules{
+		Store: "s3store", Scheme: "s3", Holder: "bucket",
+		MinPartSize: DefaultMinPartSize, PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+		Checksums:   []string{ChecksumCRC32C, ChecksumSHA256, ChecksumNone},
+		MaxPartSize: MaxPartSize, MaxObjectSize: MaxObjectSize,
+	}
 }
 
 // ParseURL reads s3://bucket/prefix?endpoint=...&region=...&path_style=true
@@ -78,66 +71,24 @@ type Config struct {
 // so a typo does not silently fall back to a default.
 func ParseURL(u *url.URL) (Config, error) {
 	var c Config
-	if u.Scheme != "s3" {
-		return c, fmt.Errorf("s3store: URL scheme %q, want s3", u.Scheme)
-	}
-	c.Bucket = u.Host
-	c.Prefix = strings.TrimPrefix(u.Path, "/")
-	shared := multipart.URLOptions{
-		MinPartSize: &c.MinPartSize, PartSize: &c.PartSize, MaxObjectSize: &c.MaxObjectSize,
-		EqualParts: &c.EqualParts, Concurrency: &c.Concurrency, MaxConnections: &c.MaxConnections,
-		PresignTTL: &c.PresignTTL, Checksum: &c.Checksum,
-	}
-	if err := shared.ParseQuery(u.Query(), c.parseOwnOption); err != nil {
-		return c, fmt.Errorf("s3store: %w", err)
+	var err error
+	if c.Bucket, c.Prefix, err = optionRules().ParseURL(u, &c.StoreOptions, c.parseOwnOption); err != nil {
+		return c, err
 	}
 	return c.normalize()
 }
 
 // normalize fills defaults and rejects values S3 cannot work with.
 func (c Config) normalize() (Config, error) {
-	if c.Bucket == "" {
-		return c, fmt.Errorf("s3store: no bucket given")
-	}
-	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
-		c.Prefix += "/"
+	rules := optionRules()
+	var err error
+	if c.Prefix, err = rules.Place(c.Bucket, c.Prefix); err != nil {
+		return c, err
 	}
 	if c.Endpoint != "" && !strings.Contains(c.Endpoint, "://") {
 		c.Endpoint = "https://" + c.Endpoint
 	}
-	if c.MinPartSize == 0 {
-		c.MinPartSize = DefaultMinPartSize
-	}
-	if c.PartSize == 0 {
-		c.PartSize = max(DefaultPartSize, c.MinPartSize)
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxObjectSize == 0 {
-		c.MaxObjectSize = MaxObjectSize
-	}
-	if c.Checksum == "" {
-		c.Checksum = ChecksumCRC32C
-	}
-	switch {
-	case c.Checksum != ChecksumCRC32C && c.Checksum != ChecksumSHA256 && c.Checksum != ChecksumNone:
-		return c, fmt.Errorf("s3store: checksum %q, want crc32c, sha256 or none", c.Checksum)
-	case c.MinPartSize < 1 || c.MinPartSize > MaxPartSize:
-		return c, fmt.Errorf("s3store: min_part_size %d outside 1..%d", c.MinPartSize, int64(MaxPartSize))
-	case c.PartSize < c.MinPartSize || c.PartSize > MaxPartSize:
-		return c, fmt.Errorf("s3store: part_size %d outside min_part_size..%d", c.PartSize, int64(MaxPartSize))
-	case c.Concurrency < 1 || c.Concurrency > 64:
-		return c, fmt.Errorf("s3store: concurrency %d outside 1..64", c.Concurrency)
-	case c.MaxObjectSize < 1 || c.MaxObjectSize > MaxObjectSize:
-		return c, fmt.Errorf("s3store: max_object_size %d outside 1..%d", c.MaxObjectSize, int64(MaxObjectSize))
-	case c.MaxConnections < 0 || c.MaxConnections > 4096:
-		return c, fmt.Errorf("s3store: max_connections %d outside 1..4096 (0: derived)", c.MaxConnections)
-	case c.PresignTTL < 0 || c.PresignTTL > 7*24*time.Hour:
-		// SigV4 presigned URLs live at most 7 days.
-		return c, fmt.Errorf("s3store: presign %v outside 0..168h", c.PresignTTL)
-	}
-	return c, nil
+	return c, c.StoreOptions.Normalize(rules)
 }
 
 // parseSize reads the one size syntax of flags and URLs (config/size).
@@ -154,7 +105,7 @@ func (c *Config) parseOwnOption(k, v string) error {
 	case "path_style":
 		c.PathStyle, err = strconv.ParseBool(v)
 	default:
-		return errors.New("unknown option")
+		return multipart.ErrUnknownOption
 	}
 	return err
 }

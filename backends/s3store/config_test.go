@@ -2,24 +2,23 @@ package s3store
 
 import (
 	"errors"
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/backends/multipart"
+	"github.com/tusgate/tusgate/test/backendtest"
 )
 
 func TestParseURL(t *testing.T) {
-	u, _ := url.Parse("s3://my-bucket/uploads?endpoint=http://127.0.0.1:9000&region=eu-west-1&path_style=true" +
+	c := backendtest.ParsesURL(t, ParseURL, "s3://my-bucket/uploads?endpoint=http://127.0.0.1:9000&region=eu-west-1&path_style=true"+
 		"&min_part_size=5MiB&part_size=16MiB&equal_parts=true&concurrency=4&presign=15m&checksum=sha256&max_connections=48")
-	c, err := ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := Config{
 		Bucket: "my-bucket", Prefix: "uploads/", Endpoint: "http://127.0.0.1:9000", Region: "eu-west-1",
-		PathStyle: true, MinPartSize: 5 * MiB, PartSize: 16 * MiB, EqualParts: true, Concurrency: 4,
-		PresignTTL: 15 * time.Minute, MaxObjectSize: MaxObjectSize, Checksum: ChecksumSHA256, MaxConnections: 48,
+		PathStyle: true, StoreOptions: multipart.StoreOptions{
+			MinPartSize: 5 * MiB, PartSize: 16 * MiB, EqualParts: true, Concurrency: 4,
+			PresignTTL: 15 * time.Minute, MaxObjectSize: MaxObjectSize, Checksum: ChecksumSHA256, MaxConnections: 48,
+		},
 	}
 	if c != want {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -27,11 +26,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestParseURLDefaults(t *testing.T) {
-	u, _ := url.Parse("s3://b")
-	c, err := ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := backendtest.ParsesURL(t, ParseURL, "s3://b")
 	if c.Prefix != "" || c.MinPartSize != DefaultMinPartSize || c.PartSize != DefaultPartSize ||
 		c.Concurrency != DefaultConcurrency || c.MaxObjectSize != MaxObjectSize || c.PresignTTL != 0 ||
 		c.Checksum != ChecksumCRC32C {
@@ -40,7 +35,7 @@ func TestParseURLDefaults(t *testing.T) {
 }
 
 func TestParseURLRejects(t *testing.T) {
-	for _, raw := range []string{
+	backendtest.RejectsURLs(t, ParseURL,
 		"http://bucket/",
 		"s3:///prefix",
 		"s3://b?part_size=lots",
@@ -53,15 +48,7 @@ func TestParseURLRejects(t *testing.T) {
 		"s3://b?max_connections=-1",
 		"s3://b?checksum=md5",
 		"s3://b?unsigned_payload=true", // replaced by checksum=none
-	} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ParseURL(u); err == nil {
-			t.Errorf("%s: accepted", raw)
-		}
-	}
+	)
 }
 
 func TestParseSize(t *testing.T) {

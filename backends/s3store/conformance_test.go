@@ -3,7 +3,6 @@ package s3store
 import (
 	"testing"
 
-	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/test/backendtest"
 )
 
@@ -13,24 +12,16 @@ import (
 // layout, which starts with 5 MiB parts too and crosses part boundaries in
 // the suite's sizes.
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, backendtest.Harness{
-		New: func(t *testing.T) backends.Backend {
-			return newStore(t, testConfig(t), nil)
-		},
-		MinPart: 5 * MiB,
-	})
+	backendtest.RunOn(t, 5*MiB, func(t *testing.T) *Store { return newStore(t, testConfig(t), nil) })
 }
 
 // TestConformanceTiersOfOnePart runs the suite with deferred-length parts
 // doubling after every part (5, 10, 20 MiB), so its deferred uploads cross
 // a tier boundary.
 func TestConformanceTiersOfOnePart(t *testing.T) {
-	backendtest.Run(t, backendtest.Harness{
-		New: func(t *testing.T) backends.Backend {
-			cfg := testConfig(t)
-			cfg.deferredTier = 1
-			return newStore(t, cfg, nil)
-		},
-		MinPart: 5 * MiB,
+	backendtest.RunOn(t, 5*MiB, func(t *testing.T) *Store {
+		cfg := testConfig(t)
+		cfg.deferredTier = 1
+		return newStore(t, cfg, nil)
 	})
 }

@@ -10,10 +10,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 )
 
 func TestConnectionsFollowTheBudget(t *testing.T) {
-	cfg := Config{MinPartSize: 5 * MiB}
+	cfg := Config{StoreOptions: multipart.StoreOptions{MinPartSize: 5 * MiB}}
 	for _, c := range []struct {
 		budget int64
 		max    int
@@ -25,7 +26,7 @@ func TestConnectionsFollowTheBudget(t *testing.T) {
 		{64 * MiB, 7, 7},
 	} {
 		cfg.MaxConnections = c.max
-		if got := connections(cfg, c.budget); got != c.want {
+		if got := cfg.Connections(c.budget); got != c.want {
 			t.Errorf("budget %d, max_connections %d: %d connections, want %d", c.budget, c.max, got, c.want)
 		}
 	}

@@ -3,10 +3,6 @@ package s3store
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"time"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -21,47 +17,10 @@ var ErrPresignDisabled = errors.New("s3store: presigned URLs are not enabled")
 // throttleBackoff is the wait suggested to clients when S3 throttles; S3
 // sends no Retry-After, and its guidance for SlowDown is to back off for
 // seconds, not milliseconds.
-const throttleBackoff = 5 * time.Second
+const throttleBackoff = backends.ThrottleBackoff
 
 // Error is an S3 failure classified against the backends sentinels.
-type Error struct {
-	Op   string // the S3 operation, e.g. "UploadPart"
-	Code string // S3 error code, when the service answered
-	// Kind is a backends sentinel (ErrNotFound, ErrUnavailable, ErrTooLarge)
-	// or nil when the failure has no tus meaning of its own.
-	Kind error
-	Err  error
-}
-
-func (e *Error) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("s3store: %s: %s: %v", e.Op, e.Code, e.Err)
-	}
-	return fmt.Sprintf("s3store: %s: %v", e.Op, e.Err)
-}
-
-// Unwrap exposes both the sentinel and the cause to errors.Is / errors.As.
-func (e *Error) Unwrap() []error {
-	if e.Kind == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Kind, e.Err}
-}
-
-// ThrottleError is an Error for a throttled request; it tells the client how
-// long to wait.
-type ThrottleError struct {
-	Cause *Error
-	After time.Duration
-}
-
-func (e *ThrottleError) Error() string { return e.Cause.Error() }
-
-// Unwrap exposes the classified error (and through it ErrUnavailable).
-func (e *ThrottleError) Unwrap() error { return e.Cause }
-
-// RetryAfter implements backends.RetryAfter.
-func (e *ThrottleError) RetryAfter() time.Duration { return e.After }
+type Error = backends.StoreError
 
 var (
 	notFoundCodes = map[string]bool{"NoSuchUpload": true, "NoSuchKey": true, "NotFound": true}
@@ -82,38 +41,36 @@ func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Op: op, Err: err}
+	e := &Error{Store: "s3store", Op: op, Err: err}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		e.Code = apiErr.ErrorCode()
 	}
-	status := 0
 	var httpErr interface{ HTTPStatusCode() int }
 	if errors.As(err, &httpErr) {
-		status = httpErr.HTTPStatusCode()
+		e.Status = httpErr.HTTPStatusCode()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		// The caller gave up (lease lost, client gone): not the store's fault.
-	case notFoundCodes[e.Code] || (status == 404 && e.Code != "NoSuchBucket"):
+	case notFoundCodes[e.Code] || (e.Status == 404 && e.Code != "NoSuchBucket"):
 		e.Kind = backends.ErrNotFound
 	case tooLargeCodes[e.Code]:
 		e.Kind = backends.ErrTooLarge
-	case throttleCodes[e.Code] || status == 429:
-		e.Kind = backends.ErrUnavailable
-		return &ThrottleError{Cause: e, After: throttleBackoff}
-	case unavailableCodes[e.Code] || status >= 500 || isNetwork(err):
+	case throttleCodes[e.Code] || e.Status == 429:
+		e.Kind, e.After = backends.ErrUnavailable, throttleBackoff
+		return backends.Throttled(e)
+	case unavailableCodes[e.Code] || e.Status >= 500 || isNetwork(err):
 		e.Kind = backends.ErrUnavailable
 	}
 	return e
 }
 
-// isNetwork reports failures to reach the store at all.
+// isNetwork reports failures to reach the store at all, also those the
+// SDK reports as failing to send.
 func isNetwork(err error) bool {
 	var sendErr *smithyhttp.RequestSendError
-	var netErr net.Error
-	return errors.As(err, &sendErr) || errors.As(err, &netErr) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &sendErr) || backends.IsNetwork(err)
 }
 
 // isNotFound is the errors.Is shortcut used for "missing is fine" cases.

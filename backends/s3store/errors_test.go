@@ -11,6 +11,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tusgate/tusgate/backends"
+	"github.com/tusgate/tusgate/test/backendtest"
 )
 
 func withStatus(code int, err error) error {
@@ -20,32 +21,28 @@ func withStatus(code int, err error) error {
 func TestClassify(t *testing.T) {
 	api := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
 	cases := []struct {
-		name string
-		err  error
-		kind error
+		name  string
+		err   error
+		kind  error
+		after time.Duration
 	}{
-		{"no such upload", withStatus(404, api("NoSuchUpload")), backends.ErrNotFound},
-		{"no such key", withStatus(404, api("NoSuchKey")), backends.ErrNotFound},
-		{"head 404", withStatus(404, api("NotFound")), backends.ErrNotFound},
-		{"too large", withStatus(400, api("EntityTooLarge")), backends.ErrTooLarge},
-		{"slow down", withStatus(503, api("SlowDown")), backends.ErrUnavailable},
-		{"internal", withStatus(500, api("InternalError")), backends.ErrUnavailable},
-		{"bad gateway", withStatus(502, errors.New("html")), backends.ErrUnavailable},
-		{"network", &smithyhttp.RequestSendError{Err: errors.New("connection refused")}, backends.ErrUnavailable},
-		{"timeout", context.DeadlineExceeded, backends.ErrUnavailable},
-		{"access denied", withStatus(403, api("AccessDenied")), nil},
-		{"cancelled", context.Canceled, nil},
+		{"no such upload", withStatus(404, api("NoSuchUpload")), backends.ErrNotFound, 0},
+		{"no such key", withStatus(404, api("NoSuchKey")), backends.ErrNotFound, 0},
+		{"head 404", withStatus(404, api("NotFound")), backends.ErrNotFound, 0},
+		{"too large", withStatus(400, api("EntityTooLarge")), backends.ErrTooLarge, 0},
+		{"slow down", withStatus(503, api("SlowDown")), backends.ErrUnavailable, throttleBackoff},
+		{"too many requests", withStatus(429, errors.New("html")), backends.ErrUnavailable, throttleBackoff},
+		{"internal", withStatus(500, api("InternalError")), backends.ErrUnavailable, 0},
+		{"bad gateway", withStatus(502, errors.New("html")), backends.ErrUnavailable, 0},
+		{"network", &smithyhttp.RequestSendError{Err: errors.New("connection refused")}, backends.ErrUnavailable, 0},
+		{"timeout", context.DeadlineExceeded, backends.ErrUnavailable, 0},
+		{"access denied", withStatus(403, api("AccessDenied")), nil, 0},
+		{"cancelled", context.Canceled, nil, 0},
 	}
 	for _, c := range cases {
-		err := classify("Op", c.err)
-		if !errors.Is(err, c.err) {
-			t.Errorf("%s: cause lost: %v", c.name, err)
-		}
-		for _, k := range []error{backends.ErrNotFound, backends.ErrTooLarge, backends.ErrUnavailable} {
-			if errors.Is(err, k) != (k == c.kind) {
-				t.Errorf("%s: errors.Is(%v) = %v", c.name, k, errors.Is(err, k))
-			}
-		}
+		t.Run(c.name, func(t *testing.T) {
+			backendtest.Classified(t, c.err, classify("Op", c.err), c.kind, c.after)
+		})
 	}
 	if classify("Op", nil) != nil {
 		t.Error("nil error classified as failure")

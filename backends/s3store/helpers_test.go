@@ -3,12 +3,10 @@ package s3store
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -18,7 +16,9 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/test/backendtest"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
@@ -27,36 +27,28 @@ import (
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	endpoint, bucket := testenv.S3Endpoint(t)
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	cfg := Config{
-		Bucket:      bucket,
-		Prefix:      fmt.Sprintf("test/%s-%s/", name, strings.ToLower(rand.Text()[:8])),
-		Endpoint:    endpoint,
-		Region:      "us-east-1",
-		PathStyle:   true,
-		MinPartSize: 5 * MiB,
-		PartSize:    5 * MiB,
+		Bucket:       bucket,
+		Prefix:       backendtest.Prefix(t),
+		Endpoint:     endpoint,
+		Region:       "us-east-1",
+		PathStyle:    true,
+		StoreOptions: multipart.StoreOptions{MinPartSize: 5 * MiB, PartSize: 5 * MiB},
 	}
-	t.Cleanup(func() { cleanPrefix(t, cfg) })
-	return cfg
-}
-
-func cleanPrefix(t *testing.T, cfg Config) {
-	ctx := context.Background()
-	s, err := New(ctx, cfg, bufpool.New(MiB, 0), nil)
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	for _, k := range listKeys(t, s) {
-		_ = s.d.DeleteObject(ctx, k)
-	}
-	ups, err := s.d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
-	if err == nil {
+	backendtest.Sweep(t, New, cfg, func(ctx context.Context, s *Store) error {
+		for _, k := range listKeys(t, s) {
+			_ = s.d.DeleteObject(ctx, k)
+		}
+		ups, err := s.d.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &cfg.Bucket, Prefix: &cfg.Prefix})
+		if err != nil {
+			return err
+		}
 		for _, u := range ups.Uploads {
 			_ = s.d.Abort(ctx, handle{Key: aws.ToString(u.Key), UploadID: aws.ToString(u.UploadId)})
 		}
-	}
+		return nil
+	})
+	return cfg
 }
 
 func listKeys(t *testing.T, s *Store) []string {
@@ -77,14 +69,7 @@ func listKeys(t *testing.T, s *Store) []string {
 
 func newStore(t *testing.T, cfg Config, pool *bufpool.Pool) *Store {
 	t.Helper()
-	if pool == nil {
-		pool = bufpool.New(64*MiB, 0)
-	}
-	s, err := New(context.Background(), cfg, pool, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return backendtest.Open(t, New, cfg, pool, 64*MiB)
 }
 
 func getObject(t *testing.T, s *Store, key string) []byte {

@@ -109,16 +109,16 @@ func TestDeferredLayoutCoversTheMaximum(t *testing.T) {
 		wantFixed int64 // part size of an expected fixed layout
 	}{
 		{"defaults", Config{}, 0},
-		{"min 5 MiB", Config{PartSize: 5 * MiB}, 0},
-		{"16 MiB", Config{PartSize: 16 * MiB}, 0},
-		{"64 MiB", Config{PartSize: 64 * MiB}, 0},
-		{"1 TiB max", Config{MaxObjectSize: TiB}, 0},
-		{"100 GiB max", Config{MaxObjectSize: 100 * GiB}, 0},
-		{"78 GiB + 1 max", Config{MaxObjectSize: MaxParts*8*MiB + 1}, 0},
-		{"78 GiB max", Config{MaxObjectSize: MaxParts * 8 * MiB}, 8 * MiB},
-		{"1 GiB parts", Config{PartSize: GiB}, GiB},
-		{"equal parts", Config{EqualParts: true}, 525 * MiB},
-		{"equal parts, 100 GiB max", Config{EqualParts: true, MaxObjectSize: 100 * GiB}, 11 * MiB},
+		{"min 5 MiB", Config{StoreOptions: multipart.StoreOptions{PartSize: 5 * MiB}}, 0},
+		{"16 MiB", Config{StoreOptions: multipart.StoreOptions{PartSize: 16 * MiB}}, 0},
+		{"64 MiB", Config{StoreOptions: multipart.StoreOptions{PartSize: 64 * MiB}}, 0},
+		{"1 TiB max", Config{StoreOptions: multipart.StoreOptions{MaxObjectSize: TiB}}, 0},
+		{"100 GiB max", Config{StoreOptions: multipart.StoreOptions{MaxObjectSize: 100 * GiB}}, 0},
+		{"78 GiB + 1 max", Config{StoreOptions: multipart.StoreOptions{MaxObjectSize: MaxParts*8*MiB + 1}}, 0},
+		{"78 GiB max", Config{StoreOptions: multipart.StoreOptions{MaxObjectSize: MaxParts * 8 * MiB}}, 8 * MiB},
+		{"1 GiB parts", Config{StoreOptions: multipart.StoreOptions{PartSize: GiB}}, GiB},
+		{"equal parts", Config{StoreOptions: multipart.StoreOptions{EqualParts: true}}, 525 * MiB},
+		{"equal parts, 100 GiB max", Config{StoreOptions: multipart.StoreOptions{EqualParts: true, MaxObjectSize: 100 * GiB}}, 11 * MiB},
 	}
 	for _, c := range cases {
 		cfg := normalized(t, c.cfg)

@@ -102,13 +102,13 @@ func (s *driver) ReadObject(ctx context.Context, key string, offset, size int64,
 	if size == 0 {
 		return nil
 	}
-	out, err := s.getObject(ctx, key, fmt.Sprintf("bytes=%d-%d", offset, offset+size-1))
+	body, err := s.OpenObject(ctx, key, offset, size)
 	if err != nil {
 		return err
 	}
-	defer out.Body.Close()
+	defer body.Close()
 	before := buf.Len()
-	if _, err := buf.ReadFrom(io.LimitReader(out.Body, size)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(body, size)); err != nil {
 		return classify("GetObject", err)
 	}
 	if got := buf.Len() - before; got != size {
@@ -117,12 +117,20 @@ func (s *driver) ReadObject(ctx context.Context, key string, offset, size int64,
 	return nil
 }
 
-// getObject starts a ranged GET; the caller reads and closes the body.
-func (s *driver) getObject(ctx context.Context, key, rng string) (*s3.GetObjectOutput, error) {
+// OpenObject starts a ranged GET of length bytes from offset (length < 0:
+// to the end); the caller reads and closes the body.
+func (s *driver) OpenObject(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	rng := fmt.Sprintf("bytes=%d-", offset)
+	if length > 0 {
+		rng += fmt.Sprint(offset + length - 1)
+	}
 	out, err := do(ctx, s, func(ctx context.Context) (*s3.GetObjectOutput, error) {
 		return s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Range: &rng})
 	})
-	return out, classify("GetObject", err)
+	if err != nil {
+		return nil, classify("GetObject", err)
+	}
+	return out.Body, nil
 }
 
 // DeleteObject removes key; a missing object is not an error.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/state"
 )
 
@@ -225,7 +226,7 @@ func TestPayloadIsSignedOnlyOnPlainHTTP(t *testing.T) {
 		{"http://127.0.0.1:9000", ChecksumNone, false},
 	}
 	for _, c := range cases {
-		if got := signsPayload(Config{Endpoint: c.endpoint, Checksum: c.checksum}); got != c.want {
+		if got := signsPayload(Config{Endpoint: c.endpoint, StoreOptions: multipart.StoreOptions{Checksum: c.checksum}}); got != c.want {
 			t.Errorf("endpoint %q checksum=%s: signed %v, want %v", c.endpoint, c.checksum, got, c.want)
 		}
 	}

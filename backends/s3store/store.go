@@ -50,11 +50,9 @@ type driver struct {
 	signPayload bool
 }
 
+// Concater, RangeReader and Discarder come with the engine.
 var (
 	_ backends.Backend     = (*Store)(nil)
-	_ backends.Concater    = (*Store)(nil)
-	_ backends.RangeReader = (*Store)(nil)
-	_ backends.Discarder   = (*Store)(nil)
 	_ multipart.Driver     = (*driver)(nil)
 	_ multipart.PartCopier = (*driver)(nil)
 )
@@ -73,19 +71,47 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	if pool == nil {
-		return nil, errors.New("s3store: a buffer pool is required")
+	st, err := multipart.NewSetup("s3store", cfg.StoreOptions, pool, logger, "backend", "s3", "bucket", cfg.Bucket)
+	if err != nil {
+		return nil, err
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	client, err := newClient(ctx, cfg, st.Conns)
+	if err != nil {
+		return nil, err
 	}
-	logger = logger.With("backend", "s3", "bucket", cfg.Bucket)
+	s := &driver{
+		cfg:     cfg,
+		client:  client,
+		presign: s3.NewPresignClient(client),
+		log:     st.Log,
 
+		gate:         multipart.NewGate(st.Conns),
+		signPayload:  signsPayload(cfg),
+		unsignedOpts: []func(*s3.Options){unsignedPayload},
+	}
+	eng, err := st.Open(ctx, "s3store", cfg.engineConfig(), s, func(ctx context.Context) error {
+		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket})
+		if err == nil {
+			return nil
+		}
+		err = classify("HeadBucket", err)
+		if errors.Is(err, backends.ErrNotFound) {
+			return fmt.Errorf("s3store: bucket %q does not exist at %s: %w", cfg.Bucket, s.where(), err)
+		}
+		return fmt.Errorf("s3store: cannot access bucket %q at %s: %w", cfg.Bucket, s.where(), err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Engine: eng, d: s}, nil
+}
+
+// newClient is the SDK client for cfg with at most conns connections.
+func newClient(ctx context.Context, cfg Config, conns int) (*s3.Client, error) {
 	// Many uploads send parts at once to one host; the default of 2 idle
 	// connections per host would make most of them reconnect. The cap keeps
 	// a burst of uploads starting at once from opening (and then keeping
 	// idle) a connection each.
-	conns := connections(cfg, pool.Budget())
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxConnsPerHost = conns
 		t.MaxIdleConns = conns
@@ -109,7 +135,7 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1"
 	}
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
@@ -119,30 +145,7 @@ func New(ctx context.Context, cfg Config, pool *bufpool.Pool, logger *slog.Logge
 		// or a signed payload. Ranged GETs cannot be validated anyway.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
-	s := &driver{
-		cfg:     cfg,
-		client:  client,
-		presign: s3.NewPresignClient(client),
-		log:     logger,
-
-		gate:         multipart.NewGate(conns),
-		signPayload:  signsPayload(cfg),
-		unsignedOpts: []func(*s3.Options){unsignedPayload},
-	}
-	eng, err := multipart.New(cfg.engineConfig(), s, pool, logger)
-	if err != nil {
-		return nil, fmt.Errorf("s3store: %w", err)
-	}
-	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.Bucket}); err != nil {
-		err = classify("HeadBucket", err)
-		if errors.Is(err, backends.ErrNotFound) {
-			return nil, fmt.Errorf("s3store: bucket %q does not exist at %s: %w", cfg.Bucket, s.where(), err)
-		}
-		return nil, fmt.Errorf("s3store: cannot access bucket %q at %s: %w", cfg.Bucket, s.where(), err)
-	}
-	eng.LogDeferredLimit()
-	return &Store{Engine: eng, d: s}, nil
+	}), nil
 }
 
 func (s *driver) where() string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tusgate/tusgate/backends/bufpool"
 	"github.com/tusgate/tusgate/backends/filestore"
+	"github.com/tusgate/tusgate/backends/multipart"
 	"github.com/tusgate/tusgate/backends/s3store"
 	"github.com/tusgate/tusgate/state/boltstore"
 	"github.com/tusgate/tusgate/state/redisstore"
@@ -52,7 +53,7 @@ func TestProtocolRedisS3(t *testing.T) {
 		t.Cleanup(func() { _ = st.Close() })
 		be, err := s3store.New(ctx, s3store.Config{
 			Bucket: bucket, Prefix: prefix + "/", Endpoint: endpoint, Region: "us-east-1", PathStyle: true,
-			MinPartSize: 5 << 20, PartSize: 5 << 20,
+			StoreOptions: multipart.StoreOptions{MinPartSize: 5 << 20, PartSize: 5 << 20},
 		}, bufpool.New(64<<20, 0), nil)
 		if err != nil {
 			t.Fatalf("open s3 store: %v", err)
