@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,31 +61,23 @@ func (b *bucket) sizes(ctx context.Context, prefix string) (map[string]int64, er
 
 // objectSHA256 reads an object back and hashes it.
 func (b *bucket) objectSHA256(ctx context.Context, key string) ([sha256.Size]byte, error) {
-	var sum [sha256.Size]byte
 	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.name, Key: &key})
 	if err != nil {
-		return sum, fmt.Errorf("get %s: %w", key, err)
+		return [sha256.Size]byte{}, fmt.Errorf("get %s: %w", key, err)
 	}
 	defer out.Body.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, out.Body); err != nil {
-		return sum, fmt.Errorf("read %s: %w", key, err)
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
+	return sha256Of(key, out.Body)
 }
 
 // clear removes every object and pending multipart upload under prefix, so
 // runs do not fill MinIO's disk.
 func (b *bucket) clear(ctx context.Context, prefix string) error {
-	objs, err := b.sizes(ctx, prefix)
+	err := deleteListed(ctx, b, prefix, func(ctx context.Context, k string) error {
+		_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.name, Key: aws.String(k)})
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	for k := range objs {
-		if _, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.name, Key: aws.String(k)}); err != nil {
-			return fmt.Errorf("delete %s: %w", k, err)
-		}
 	}
 	p := s3.NewListMultipartUploadsPaginator(b.client, &s3.ListMultipartUploadsInput{Bucket: &b.name, Prefix: &prefix})
 	for p.HasMorePages() {

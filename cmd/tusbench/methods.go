@@ -79,28 +79,72 @@ type serverSettings struct {
 	env        []string
 }
 
-func newTusgateMethod(label, bin string, s serverSettings, client *tusClient) *serverMethod {
+// sdkRun is what the SDK baselines share: their name, and the key of the
+// i-th upload of a run.
+type sdkRun struct{ prefix string }
+
+func (*sdkRun) name() string { return "sdk" }
+
+func (m *sdkRun) begin(_ context.Context, r run) error { m.prefix = r.prefix; return nil }
+
+func (*sdkRun) end() (*serverStats, error) { return nil, nil }
+
+func (m *sdkRun) key(i int) string { return fmt.Sprintf("%s%05d", m.prefix, i) }
+
+// newTusgateOn runs tusgate with --store from storeURL, which gets the
+// URL options: part_size, then those of --store-query, which win.
+func newTusgateOn(label, bin string, s serverSettings, client *tusClient, env []string,
+	storeURL func(r run, q url.Values) string) *serverMethod {
 	return &serverMethod{
 		label:  label,
 		client: client,
 		command: func(r run, addr string) (string, []string, []string, string) {
 			q := url.Values{}
-			q.Set("endpoint", s.endpoint)
-			q.Set("path_style", "true")
 			q.Set("part_size", strconv.FormatInt(s.partSize, 10))
 			for k, vs := range s.storeQuery {
 				q[k] = vs
 			}
-			args := []string{
-				"--listen", addr,
-				"--store", fmt.Sprintf("s3://%s/%s?%s", s.bucket, r.prefix, q.Encode()),
-				"--state", s.redisURL,
-			}
-			return bin, append(args, s.extraArgs...), s.env, "http://" + addr + "/files/"
+			args := []string{"--listen", addr, "--store", storeURL(r, q), "--state", s.redisURL}
+			return bin, append(args, s.extraArgs...), env, "http://" + addr + "/files/"
 		},
-		keyOf: func(r run, u string) string { return r.prefix + path.Base(u) },
+		keyOf: baseKey,
 	}
 }
+
+// newTusgateMethod runs tusgate on the MinIO bucket.
+func newTusgateMethod(label, bin string, s serverSettings, client *tusClient) *serverMethod {
+	return newTusgateOn(label, bin, s, client, s.env, func(r run, q url.Values) string {
+		if !q.Has("endpoint") {
+			q.Set("endpoint", s.endpoint)
+		}
+		if !q.Has("path_style") {
+			q.Set("path_style", "true")
+		}
+		return fmt.Sprintf("s3://%s/%s?%s", s.bucket, r.prefix, q.Encode())
+	})
+}
+
+// newTusdOn runs tusd with the store flags storeArgs gives for a run;
+// keyOf maps its upload URLs to object keys.
+func newTusdOn(label, bin string, s serverSettings, client *tusClient, env []string,
+	storeArgs func(r run) []string, keyOf func(r run, uploadURL string) string) *serverMethod {
+	return &serverMethod{
+		label:  label,
+		client: client,
+		command: func(r run, addr string) (string, []string, []string, string) {
+			host, port, _ := strings.Cut(addr, ":")
+			args := append([]string{
+				"-host", host, "-port", port, "-base-path", "/files/",
+				"-upload-dir", filepath.Join(r.dir, "unused"),
+			}, storeArgs(r)...)
+			return bin, append(args, s.extraArgs...), env, "http://" + addr + "/files/"
+		},
+		keyOf: keyOf,
+	}
+}
+
+// baseKey is the object key of a server that names objects by upload ID.
+func baseKey(r run, uploadURL string) string { return r.prefix + path.Base(uploadURL) }
 
 // newTusdMethod runs tusd with the benchmark's part size, or, when
 // s.partSize is 0, with its own defaults (50 MiB parts) as "tusd-defaults".
@@ -109,28 +153,16 @@ func newTusdMethod(bin string, s serverSettings, client *tusClient) *serverMetho
 	if s.partSize == 0 {
 		label = "tusd-defaults"
 	}
-	return &serverMethod{
-		label:  label,
-		client: client,
-		command: func(r run, addr string) (string, []string, []string, string) {
-			host, port, _ := strings.Cut(addr, ":")
-			args := []string{
-				"-host", host, "-port", port, "-base-path", "/files/",
-				"-upload-dir", filepath.Join(r.dir, "unused"),
-				"-s3-bucket", s.bucket,
-				"-s3-endpoint", s.endpoint,
-				"-s3-object-prefix", r.prefix,
-			}
-			if s.partSize > 0 {
-				args = append(args, "-s3-part-size", strconv.FormatInt(s.partSize, 10))
-			}
-			return bin, append(args, s.extraArgs...), nil, "http://" + addr + "/files/"
-		},
+	return newTusdOn(label, bin, s, client, nil, func(r run) []string {
+		args := []string{"-s3-bucket", s.bucket, "-s3-endpoint", s.endpoint, "-s3-object-prefix", r.prefix}
+		if s.partSize > 0 {
+			args = append(args, "-s3-part-size", strconv.FormatInt(s.partSize, 10))
+		}
+		return args
+	}, func(r run, u string) string {
 		// tusd's upload ID is "<object id>+<multipart upload id>".
-		keyOf: func(r run, u string) string {
-			id, _ := url.PathUnescape(path.Base(u))
-			obj, _, _ := strings.Cut(id, "+")
-			return r.prefix + obj
-		},
-	}
+		id, _ := url.PathUnescape(path.Base(u))
+		obj, _, _ := strings.Cut(id, "+")
+		return r.prefix + obj
+	})
 }

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -16,9 +15,9 @@ import (
 // sdkMethod uploads directly with the SDK's multipart uploader (default
 // settings but the part size).
 type sdkMethod struct {
+	sdkRun
 	up     *manager.Uploader
 	bucket string
-	prefix string
 }
 
 func newSDKMethod(b *bucket, partSize int64) *sdkMethod {
@@ -26,14 +25,8 @@ func newSDKMethod(b *bucket, partSize int64) *sdkMethod {
 	return &sdkMethod{up: up, bucket: b.name}
 }
 
-func (m *sdkMethod) name() string { return "sdk" }
-
-func (m *sdkMethod) begin(_ context.Context, r run) error { m.prefix = r.prefix; return nil }
-
 func (m *sdkMethod) upload(ctx context.Context, i int, seed uint64, size int64) (string, error) {
-	key := fmt.Sprintf("%s%05d", m.prefix, i)
+	key := m.key(i)
 	_, err := m.up.Upload(ctx, &s3.PutObjectInput{Bucket: &m.bucket, Key: &key, Body: newSource(seed, size)})
 	return key, err
 }
-
-func (m *sdkMethod) end() (*serverStats, error) { return nil, nil }
