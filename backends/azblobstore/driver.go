@@ -146,26 +146,6 @@ func (d *driver) PutObject(ctx context.Context, key string, buf *bufpool.Buffer)
 	return classify("PutBlob", err)
 }
 
-// ReadObject appends size bytes of key from off to buf.
-func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, buf *bufpool.Buffer) error {
-	if size == 0 {
-		return nil
-	}
-	body, err := d.OpenObject(ctx, key, off, size)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	before := buf.Len()
-	if _, err := buf.ReadFrom(io.LimitReader(body, size)); err != nil {
-		return classify("GetBlob", err)
-	}
-	if got := buf.Len() - before; got != size {
-		return fmt.Errorf("azblobstore: %s holds %d bytes from %d, want %d", key, got, off, size)
-	}
-	return nil
-}
-
 // OpenObject starts a ranged GET of length bytes from off (length < 0: to
 // the end, which Azure spells as a count of 0).
 func (d *driver) OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {

@@ -217,26 +217,6 @@ func (d *driver) PutObject(ctx context.Context, key string, buf *bufpool.Buffer)
 	return err
 }
 
-// ReadObject appends size bytes of key from off to buf.
-func (d *driver) ReadObject(ctx context.Context, key string, off, size int64, buf *bufpool.Buffer) error {
-	if size == 0 {
-		return nil
-	}
-	r, err := d.OpenObject(ctx, key, off, size)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	before := buf.Len()
-	if _, err := buf.ReadFrom(io.LimitReader(r, size)); err != nil {
-		return classify("ReadObject", err)
-	}
-	if got := buf.Len() - before; got != size {
-		return fmt.Errorf("gcsstore: %s holds %d bytes from %d, want %d", key, got, off, size)
-	}
-	return nil
-}
-
 // OpenObject starts a ranged read (length < 0: to the end).
 func (d *driver) OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
 	r, err := do(ctx, d, func(ctx context.Context) (*storage.Reader, error) {

@@ -198,7 +198,7 @@ func (e *Engine) storeConcatPart(ctx context.Context, h Handle, p ConcatPart) (s
 	}
 	defer buf.Release()
 	for _, seg := range p.Segs {
-		if err := e.drv.ReadObject(ctx, seg.Key, seg.Off, seg.Len, buf); err != nil {
+		if err := e.readObject(ctx, seg.Key, seg.Off, seg.Len, buf); err != nil {
 			return "", err
 		}
 	}

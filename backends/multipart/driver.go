@@ -38,13 +38,12 @@ type Driver interface {
 	// before Create could store its session id (creation crashed between).
 	Sessions(ctx context.Context, key string) ([]string, error)
 
-	// PutObject, ReadObject, OpenObject, DeleteObject, ListObjects and
-	// Exists work on whole objects: tails, and the finished object.
-	// ReadObject appends size bytes from off to buf; OpenObject streams
-	// length bytes from off (length < 0: to the end; never 0) for
-	// downloads; DeleteObject of a missing object (or "") succeeds.
+	// PutObject, OpenObject, DeleteObject, ListObjects and Exists work on
+	// whole objects: tails, and the finished object. OpenObject streams
+	// length bytes from off (length < 0: to the end; never 0), for reading
+	// tails back and for downloads; DeleteObject of a missing object (or
+	// "") succeeds.
 	PutObject(ctx context.Context, key string, buf *bufpool.Buffer) error
-	ReadObject(ctx context.Context, key string, off, size int64, buf *bufpool.Buffer) error
 	OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error)
 	DeleteObject(ctx context.Context, key string) error
 	ListObjects(ctx context.Context, prefix string) ([]string, error)

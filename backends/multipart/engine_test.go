@@ -133,23 +133,15 @@ func (d *memDriver) PutObject(_ context.Context, key string, buf *bufpool.Buffer
 	return nil
 }
 
-func (d *memDriver) ReadObject(_ context.Context, key string, off, size int64, buf *bufpool.Buffer) error {
-	d.mu.Lock()
-	b, ok := d.objects[key]
-	d.mu.Unlock()
-	if !ok || off+size > int64(len(b)) {
-		return fmt.Errorf("no %d bytes at %d in %s", size, off, key)
-	}
-	_, err := buf.ReadFrom(bytes.NewReader(b[off : off+size]))
-	return err
-}
-
 func (d *memDriver) OpenObject(_ context.Context, key string, off, length int64) (io.ReadCloser, error) {
 	d.mu.Lock()
 	b, ok := d.objects[key]
 	d.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("no object %s: %w", key, backends.ErrNotFound)
+	}
+	if off > int64(len(b)) {
+		return nil, fmt.Errorf("no byte %d in %s", off, key)
 	}
 	if length < 0 {
 		length = int64(len(b)) - off
@@ -545,5 +537,71 @@ func TestEngineRangeReader(t *testing.T) {
 		if _, err := e.NewRangeReader(context.Background(), missing, 0, n); !errors.Is(err, backends.ErrNotFound) {
 			t.Errorf("missing object, %d bytes: %v, want ErrNotFound", n, err)
 		}
+	}
+}
+
+// cutDriver serves objects whose bodies break off after half their bytes
+// with err.
+type cutDriver struct {
+	*memDriver
+	err error
+}
+
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, f.err
+	}
+	return n, err
+}
+
+func (d cutDriver) OpenObject(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	rc, err := d.memDriver.OpenObject(ctx, key, off, length)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := io.ReadAll(rc)
+	return io.NopCloser(failAfter{bytes.NewReader(b[:len(b)/2]), d.err}), nil
+}
+
+// Reading an object back (a tail) fails when its body breaks off: as
+// ErrUnavailable when the network cut it, so the client retries; and a body
+// shorter than asked for is an error too.
+func TestEngineReadObjectFailures(t *testing.T) {
+	d := newMemDriver()
+	d.objects["k"] = data(100)
+	for _, c := range []struct {
+		err         error
+		unavailable bool
+	}{
+		{io.ErrUnexpectedEOF, true},
+		{context.DeadlineExceeded, true},
+		{errors.New("checksum mismatch"), false},
+		{io.EOF, false}, // a short body
+	} {
+		e := newEngine(t, cutDriver{d, c.err})
+		buf, err := e.pool.Get(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.readObject(context.Background(), "k", 0, 100, buf)
+		buf.Release()
+		if err == nil || errors.Is(err, backends.ErrUnavailable) != c.unavailable {
+			t.Errorf("body cut with %v: %v (unavailable: want %v)", c.err, err, c.unavailable)
+		}
+	}
+	e := newEngine(t, d)
+	buf, _ := e.pool.Get(context.Background(), 100)
+	defer buf.Release()
+	if err := e.readObject(context.Background(), "k", 10, 90, buf); err != nil {
+		t.Fatalf("read of 90 bytes from 10: %v", err)
+	}
+	if got, _ := io.ReadAll(buf.Reader()); !bytes.Equal(got, d.objects["k"][10:]) {
+		t.Fatalf("read of 90 bytes from 10 got %d other bytes", len(got))
 	}
 }

@@ -65,7 +65,7 @@ func (e *Engine) tailAsPart(ctx context.Context, h Handle, base int64) (state.Pa
 		return state.Part{}, fmt.Errorf("multipart: tail buffer: %w", err)
 	}
 	defer buf.Release()
-	if err := e.drv.ReadObject(ctx, h.TailKey, 0, h.TailSize, buf); err != nil {
+	if err := e.readObject(ctx, h.TailKey, 0, h.TailSize, buf); err != nil {
 		return state.Part{}, err
 	}
 	num := h.Layout.At(base).Num

@@ -68,3 +68,28 @@ func (e *Engine) NewRangeReader(ctx context.Context, u *state.Upload, offset, le
 	}
 	return e.drv.OpenObject(ctx, key, offset, length)
 }
+
+// readObject appends size bytes of key from off to buf (a tail, a part of
+// a partial to concatenate), with one ranged read of the driver. A body cut
+// off by the network is ErrUnavailable, as when the read could not start.
+func (e *Engine) readObject(ctx context.Context, key string, off, size int64, buf *bufpool.Buffer) error {
+	if size == 0 {
+		return nil
+	}
+	body, err := e.drv.OpenObject(ctx, key, off, size)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	before := buf.Len()
+	if _, err := buf.ReadFrom(io.LimitReader(body, size)); err != nil {
+		if backends.IsNetwork(err) {
+			return fmt.Errorf("multipart: reading %s: %w: %w", key, backends.ErrUnavailable, err)
+		}
+		return fmt.Errorf("multipart: reading %s: %w", key, err)
+	}
+	if got := buf.Len() - before; got != size {
+		return fmt.Errorf("multipart: %s holds %d bytes from %d, want %d", key, got, off, size)
+	}
+	return nil
+}

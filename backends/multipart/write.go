@@ -100,7 +100,7 @@ func (w *partWriter) run(r io.Reader) error {
 		return err
 	}
 	if h.TailSize > 0 {
-		if err := w.e.drv.ReadObject(w.ctx, h.TailKey, 0, h.TailSize, buf); err != nil {
+		if err := w.e.readObject(w.ctx, h.TailKey, 0, h.TailSize, buf); err != nil {
 			buf.Release()
 			return fmt.Errorf("multipart: reading tail of %s: %w", w.id, err)
 		}

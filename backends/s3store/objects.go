@@ -97,26 +97,6 @@ func (s *driver) putEmpty(ctx context.Context, u *state.Upload, key string) erro
 	return s.putObject(ctx, in)
 }
 
-// ReadObject appends size bytes of key from offset to buf.
-func (s *driver) ReadObject(ctx context.Context, key string, offset, size int64, buf *bufpool.Buffer) error {
-	if size == 0 {
-		return nil
-	}
-	body, err := s.OpenObject(ctx, key, offset, size)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	before := buf.Len()
-	if _, err := buf.ReadFrom(io.LimitReader(body, size)); err != nil {
-		return classify("GetObject", err)
-	}
-	if got := buf.Len() - before; got != size {
-		return fmt.Errorf("s3store: %s holds %d bytes from %d, want %d", key, got, offset, size)
-	}
-	return nil
-}
-
 // OpenObject starts a ranged GET of length bytes from offset (length < 0:
 // to the end); the caller reads and closes the body.
 func (s *driver) OpenObject(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
