@@ -151,6 +151,10 @@ func TestStagedBlocksAreDropped(t *testing.T) {
 	if err != nil || len(bl.UncommittedBlocks) != 3 {
 		t.Fatalf("uncommitted blocks after 3 MiB: %v, %v", len(bl.UncommittedBlocks), err)
 	}
+	// What a refused commit is checked against: the staged blocks, as the
+	// manifest names them.
+	stored, err := s.d.StoredParts(ctx, s.HandleOf(u))
+	backendtest.ListsParts(t, stored, err, parts)
 	if err := s.Delete(ctx, u.Clone()); err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +164,8 @@ func TestStagedBlocksAreDropped(t *testing.T) {
 	if _, err := s.d.blob(cfg.Prefix+"staged").GetBlockList(ctx, blockblob.BlockListTypeAll, nil); !isNotFound(classify("GetBlockList", err)) {
 		t.Fatalf("block list after delete: %v", err)
 	}
+	stored, err = s.d.StoredParts(ctx, s.HandleOf(u))
+	backendtest.ListsParts(t, stored, err, nil)
 }
 
 func TestCapabilities(t *testing.T) {

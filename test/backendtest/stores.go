@@ -13,6 +13,8 @@ import (
 
 	"github.com/tusgate/tusgate/backends"
 	"github.com/tusgate/tusgate/backends/bufpool"
+	"github.com/tusgate/tusgate/backends/multipart"
+	"github.com/tusgate/tusgate/state"
 )
 
 // Prefix returns a key prefix of the test's own, test/NAME-RANDOM/, so
@@ -113,5 +115,20 @@ func Classified(t *testing.T, cause, err, kind error, after time.Duration) {
 	var ra backends.RetryAfter
 	if got := errors.As(err, &ra); got != (after > 0) || (got && ra.RetryAfter() != after) {
 		t.Errorf("%v: retry after %v (%v), want %v", cause, ra, got, after)
+	}
+}
+
+// ListsParts checks a driver's multipart.PartLister answer against the
+// parts that were committed: what a refused completion is checked against
+// must name them as the manifest does.
+func ListsParts(t testing.TB, stored map[int]multipart.StoredPart, err error, committed []state.Part) {
+	t.Helper()
+	if err != nil || len(stored) != len(committed) {
+		t.Fatalf("StoredParts: %v, %v; want the %d parts committed", stored, err, len(committed))
+	}
+	for _, p := range committed {
+		if got := stored[p.Number]; got.ETag != p.ETag || got.Size != p.Size {
+			t.Fatalf("StoredParts has %+v for part %+v", got, p)
+		}
 	}
 }
