@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -59,9 +58,9 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	replicas := []*e2e.Proc{e.start(t), e.start(t)}
 	data := sourceData(size, 7)
 	url := e2e.Create(t, replicas[0].URL, size, nil)
-	n := e2e.PatchAlternating(t, []string{on(replicas[0], url), on(replicas[1], url)}, data, partSize, 7)
+	n := e2e.PatchAlternating(t, []string{replicas[0].On(url), replicas[1].On(url)}, data, partSize, 7)
 	t.Logf("%d PATCHes", n)
-	e.checkContent(t, on(replicas[1], url), data)
+	e.checkContent(t, replicas[1].On(url), data)
 }
 
 // TestManySmallPatches sends 2 MiB as 400 PATCHes of about 5 KiB: every one
@@ -83,32 +82,6 @@ func TestManySmallPatches(t *testing.T) {
 	e.checkContent(t, url, data)
 }
 
-// stream is a PATCH whose body the test feeds.
-type stream struct {
-	w    *io.PipeWriter
-	done chan error
-}
-
-func startStream(t *testing.T, url string, offset int64) *stream {
-	t.Helper()
-	r, w := io.Pipe()
-	req, err := e2e.NewRequest(context.Background(), http.MethodPatch, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	req.Header.Set("Content-Type", "application/offset+octet-stream")
-	s := &stream{w: w, done: make(chan error, 1)}
-	go func() {
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-		}
-		s.done <- err
-	}()
-	return s
-}
-
 // TestSIGKILLMidPatchFinishesOnOtherReplica kills replica A while a PATCH
 // streams into it, after two blocks were committed; replica B reports an
 // offset within what was committed and sent, and finishing there gives the
@@ -117,29 +90,22 @@ func TestSIGKILLMidPatchFinishesOnOtherReplica(t *testing.T) {
 	t.Parallel()
 	const size = 8 * MiB
 	e := newEnv(t)
-	a := e.start(t, "--lease-ttl", "2s")
-	b := e.start(t, "--lease-ttl", "2s")
-	st := e.stateReader(t)
+	k := e2e.StartTakeover(t, e.start, e.redisURL, size)
 	data := sourceData(size, 8)
-	url := e2e.Create(t, a.URL, size, nil)
-	s := startStream(t, url, 0)
+	s := e2e.StartStream(t, k.URL, 0, nil)
 	const sent = 3*partSize + partSize/2
-	if _, err := s.w.Write(data[:sent]); err != nil {
+	if err := s.Send(data[:sent]); err != nil {
 		t.Fatal(err)
 	}
-	committed := awaitCommitted(t, st, url, 2*partSize)
-	a.Kill()
-	_ = s.w.CloseWithError(io.ErrClosedPipe)
-	<-s.done
-	offset := e2e.Offset(t, on(b, url))
-	t.Logf("A committed %d before SIGKILL; client sent %d; B reports %d", committed, sent, offset)
-	if offset < committed || offset > sent {
-		t.Fatalf("B's offset %d is outside [%d committed, %d sent]", offset, committed, sent)
-	}
-	if got := e2e.Patch(t, on(b, url), offset, data[offset:]); got != size {
+	committed := k.AwaitCommitted(t, 2*partSize, nil)
+	k.A.Kill()
+	s.Abort()
+	s.Wait(t, e2e.ExitDeadline)
+	offset := k.OffsetOnB(t, committed, sent)
+	if got := e2e.Patch(t, k.B.On(k.URL), offset, data[offset:]); got != size {
 		t.Fatalf("finishing PATCH on B: offset %d", got)
 	}
-	e.checkContent(t, on(b, url), data)
+	e.checkContent(t, k.B.On(k.URL), data)
 }
 
 // TestAzuriteRestartMidUpload stops a private Azurite between PATCHes (a

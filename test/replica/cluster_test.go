@@ -185,21 +185,11 @@ func uploadOffset(t *testing.T, h http.Header) int64 {
 // metric reads a counter or gauge without labels from replica i's /metrics.
 func (c *cluster) metric(t *testing.T, i int, name string) float64 {
 	t.Helper()
-	r := send(t, http.MethodGet, c.origin(i)+"/metrics", nil, nil, e2e.RequestDeadline)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET /metrics on replica %d: status %d", i, r.status)
+	v, ok := e2e.Scrape(t, c.origin(i)+"/metrics").Values[name]
+	if !ok {
+		t.Fatalf("metric %s not found on replica %d", name, i)
 	}
-	for line := range strings.SplitSeq(r.body, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric %s on replica %d: %q", name, i, line)
-			}
-			return f
-		}
-	}
-	t.Fatalf("metric %s not found on replica %d", name, i)
-	return 0
+	return v
 }
 
 // dataFiles lists the regular files under the shared directory (the file
