@@ -9,7 +9,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
-	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
@@ -46,7 +45,7 @@ func newEnvAt(t *testing.T, cs, name string) *env {
 	}
 	e := &env{
 		connString: cs, container: name, client: c,
-		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.TestPrefix(t, "azuree2e"),
+		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.KeyPrefix(t, "azuree2e"),
 	}
 	t.Cleanup(func() {
 		for _, n := range e.blobsUnder(t, e.prefix) {
@@ -110,7 +109,5 @@ func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) blob.Get
 	}
 	return props
 }
-
-func (e *env) stateReader(t *testing.T) state.Store { return e2e.StateReader(t, e.redisURL) }
 
 func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed) }

@@ -17,9 +17,9 @@ import (
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)
 
-// TestPrefix is a key prefix of t's own under pkg, "pkg/<test name>-<random>/",
+// KeyPrefix is a key prefix of t's own under pkg, "pkg/<test name>-<random>/",
 // so tests sharing a bucket or container never see each other's objects.
-func TestPrefix(t testing.TB, pkg string) string {
+func KeyPrefix(t testing.TB, pkg string) string {
 	return fmt.Sprintf("%s/%s-%s/", pkg, unsafeChars.ReplaceAllString(t.Name(), "_"), strings.ToLower(rand.Text()[:8]))
 }
 
@@ -64,19 +64,21 @@ func CheckReader(t testing.TB, what string, r io.Reader, data []byte) {
 // Takeover is the start of the tests that SIGKILL a replica mid-PATCH: two
 // replicas A and B on one store and state, with leases of 2 s so B can
 // take over soon after A dies, a reader of that state, and an upload
-// created on A.
+// created on A with the bytes Data.
 type Takeover struct {
 	A, B  *Proc
 	State state.Store
 	URL   string
+	Data  []byte
 }
 
 // StartTakeover starts A and B with start, opens the state at redisURL and
-// creates an upload of size bytes on A.
-func StartTakeover(t *testing.T, start func(*testing.T, ...string) *Proc, redisURL string, size int64) Takeover {
+// creates an upload of size bytes of source data seeded with seed on A.
+func StartTakeover(t *testing.T, start func(*testing.T, ...string) *Proc, redisURL string, size int, seed uint64) Takeover {
 	t.Helper()
 	k := Takeover{A: start(t, "--lease-ttl", "2s"), B: start(t, "--lease-ttl", "2s"), State: StateReader(t, redisURL)}
-	k.URL = Create(t, k.A.URL, size, nil)
+	k.URL = Create(t, k.A.URL, int64(size), nil)
+	k.Data = testenv.Source(size, seed)
 	return k
 }
 

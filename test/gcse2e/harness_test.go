@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { c.Close() })
 	e := &env{
 		bucket: bucket, client: c.Bucket(bucket),
-		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.TestPrefix(t, "gcse2e"),
+		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.KeyPrefix(t, "gcse2e"),
 	}
 	t.Cleanup(func() {
 		for _, n := range e.objectsUnder(t, e.prefix) {

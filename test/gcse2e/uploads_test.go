@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -27,27 +26,18 @@ func TestBoundarySizes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.start(t)
-	meta := http.Header{"Upload-Metadata": {"filename " + base64.StdEncoding.EncodeToString([]byte("r\u00e9sum\u00e9.pdf")) +
-		",filetype " + base64.StdEncoding.EncodeToString([]byte("application/pdf"))}}
-	for _, size := range []int{0, 1, partSize - 1, partSize, partSize + 1, 3*partSize + 7} {
-		for _, chunk := range []int{size, 300 << 10} {
-			t.Run(fmt.Sprintf("%d/chunks_of_%d", size, chunk), func(t *testing.T) {
-				data := sourceData(size, uint64(size))
-				url := e2e.Create(t, p.URL, int64(size), meta)
-				e2e.PatchChunks(t, url, data, chunk)
-				a := e.checkContent(t, url, data)
-				if a.ContentType != "application/pdf" {
-					t.Errorf("Content-Type %q", a.ContentType)
-				}
-				if a.ContentDisposition != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
-					t.Errorf("Content-Disposition %q", a.ContentDisposition)
-				}
-				if a.Metadata["filetype"] != "application/pdf" || a.Metadata["filename"] != "r\u00e9sum\u00e9.pdf" {
-					t.Errorf("metadata %v", a.Metadata)
-				}
-			})
+	e2e.BoundarySizes(t, p.URL, partSize, func(t *testing.T, url string, data []byte) {
+		a := e.checkContent(t, url, data)
+		if a.ContentType != "application/pdf" {
+			t.Errorf("Content-Type %q", a.ContentType)
 		}
-	}
+		if a.ContentDisposition != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
+			t.Errorf("Content-Disposition %q", a.ContentDisposition)
+		}
+		if a.Metadata["filetype"] != "application/pdf" || a.Metadata["filename"] != "r\u00e9sum\u00e9.pdf" {
+			t.Errorf("metadata %v", a.Metadata)
+		}
+	})
 }
 
 // TestRandomChunksAlternateBetweenReplicas sends 100 MiB in seeded random
@@ -58,12 +48,8 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	t.Parallel()
 	const size = 100 * MiB
 	e := newEnv(t)
-	replicas := []*e2e.Proc{e.start(t), e.start(t)}
-	data := sourceData(size, 7)
-	url := e2e.Create(t, replicas[0].URL, size, nil)
-	n := e2e.PatchAlternating(t, []string{replicas[0].On(url), replicas[1].On(url)}, data, partSize, 7)
-	t.Logf("%d PATCHes", n)
-	e.checkContent(t, replicas[1].On(url), data)
+	url, data := e2e.Alternate(t, e.start, size, partSize, 7)
+	e.checkContent(t, url, data)
 }
 
 // TestMorePatchesThanComponents sends 1,150 PATCHes of about 1 KiB, more
@@ -263,9 +249,8 @@ func TestSIGKILLMidPatchFinishesOnOtherReplica(t *testing.T) {
 	t.Parallel()
 	const size = 8 * MiB
 	e := newEnv(t)
-	k := e2e.StartTakeover(t, e.start, e.redisURL, size)
-	url, b := k.URL, k.B
-	data := sourceData(size, 8)
+	k := e2e.StartTakeover(t, e.start, e.redisURL, size, 8)
+	url, b, data := k.URL, k.B, k.Data
 
 	s := e2e.StartStream(t, url, 0, nil)
 	const sent = 3*partSize + partSize/2

@@ -104,6 +104,14 @@ func (c *cluster) origin(i int) string {
 // source returns size deterministic pseudo-random bytes for seed.
 func source(size int, seed uint64) []byte { return testenv.Source(size, seed) }
 
+// threeWithUpload starts three replicas on the shared Redis and creates an
+// upload of size bytes on replica on; data is the seeded source for it.
+func threeWithUpload(t *testing.T, size int, seed uint64, on int) (c *cluster, data []byte, u string) {
+	t.Helper()
+	c = startCluster(t, 3, sharedRedis(t))
+	return c, source(size, seed), e2e.Create(t, c.nodes[on].URL, int64(size), nil)
+}
+
 // checkContent downloads u and compares it with want.
 func checkContent(t *testing.T, u string, want []byte) {
 	t.Helper()

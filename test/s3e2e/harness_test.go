@@ -55,7 +55,7 @@ func newEnvAt(t *testing.T, endpoint, bucket string) *env {
 	e := &env{
 		endpoint: endpoint,
 		bucket:   bucket,
-		prefix:   e2e.TestPrefix(t, "s3e2e"),
+		prefix:   e2e.KeyPrefix(t, "s3e2e"),
 		redisURL: e2e.RedisDB(t, redisDB),
 		s3:       newS3Client(t, endpoint),
 	}

@@ -58,9 +58,8 @@ func TestSIGKILLMidPatchFinishesOnOtherReplica(t *testing.T) {
 	t.Parallel()
 	const size = 32 * MiB
 	e := newEnv(t)
-	k := e2e.StartTakeover(t, e.start, e.redisURL, size)
-	url, b := k.URL, k.B
-	data := sourceData(size, 8)
+	k := e2e.StartTakeover(t, e.start, e.redisURL, size, 8)
+	url, b, data := k.URL, k.B, k.Data
 
 	s := startStream(t, url, 0, data)
 	// 12 MiB: two full parts and a partly filled third buffer when A dies.
