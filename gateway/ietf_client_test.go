@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"path"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/dunglas/httpsfv"
 
-	"github.com/tusgate/tusgate/state"
+	"github.com/tusgate/tusgate/test/e2e"
 )
 
 // draftClient is a small client of draft-ietf-httpbis-resumable-upload-11
@@ -229,24 +228,6 @@ func (b *cutBody) Read(p []byte) (int, error) {
 	return 0, errCut
 }
 
-// awaitCommitted waits until the upload at url has n bytes committed in st.
-// The deadline only catches a hang.
-func awaitCommitted(t *testing.T, st state.Store, url string, n int64) {
-	t.Helper()
-	id := path.Base(url)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		u, err := st.Get(t.Context(), id)
-		if err == nil && u.Offset >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d bytes never committed (%v)", id, n, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestDraft11ClientResumesAnOptimisticUpload follows draft -11 step by
 // step: an optimistic creation with the whole representation and
 // Upload-Complete: ?1, cut after the 104 and part of the body; offset
@@ -286,7 +267,7 @@ func TestDraft11ClientResumesAnOptimisticUpload(t *testing.T) {
 		t.Fatalf("Upload-Limit max-size %d is below the %d bytes to upload", lim["max-size"], len(data))
 	}
 	// The connection is lost once the server holds the first part.
-	awaitCommitted(t, env.store, location, cut)
+	e2e.AwaitCommitted(t, env.store, location, cut, nil)
 	close(release)
 	if r := <-done; r.err == nil {
 		t.Fatalf("the cut creation got a final response %d", r.status)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/state/boltstore"
+	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
 
@@ -448,7 +449,7 @@ func (e *draftEnv) stalledAppend(t *testing.T, d *draftClient, loc string, data 
 	go func() {
 		out <- d.do(d.request(http.MethodPatch, loc, &cutBody{data: data[:cut], release: release}, int64(len(data)), h), nil)
 	}()
-	awaitCommitted(t, e.store, loc, cut)
+	e2e.AwaitCommitted(t, e.store, loc, cut, nil)
 	return release, out
 }
 

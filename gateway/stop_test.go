@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/tusgate/tusgate/backends/filestore"
 	"github.com/tusgate/tusgate/hooks"
-	"github.com/tusgate/tusgate/state/boltstore"
 )
 
 type posted struct {
@@ -32,16 +30,7 @@ func (p *posted) Post(_ context.Context, req hooks.Request) error {
 // reports what is left. Here the file store commits every 4 bytes and the
 // interval is long, so a 12-byte body reports 4 and then 12.
 func TestPostReceiveFollowsCommitsAtMostEveryInterval(t *testing.T) {
-	dir := t.TempDir()
-	st, err := boltstore.Open(filepath.Join(dir, "state.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	fs, err := filestore.New(filepath.Join(dir, "data"), filestore.Options{SyncBytes: 4, SyncInterval: -1, BufferSize: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, fs := localStores(t, 0, filestore.Options{SyncBytes: 4, SyncInterval: -1, BufferSize: 4})
 	p := &posted{}
 	g, err := New(Config{Hooks: Hooks{Poster: p, Enabled: []hooks.Type{hooks.PostReceive}, ProgressInterval: time.Hour}}, st, st, fs)
 	if err != nil {

@@ -16,22 +16,13 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 duration=${1:-20m}
 clients=${2:-8}
 
-stop_services() {
-  bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
-  bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true
-}
+# shellcheck source=services/env.sh
+source scripts/services/env.sh
 if [[ -z "${SOAK_KEEP_SERVICES:-}" ]]; then
-  trap stop_services EXIT
+  trap services_stop EXIT
 fi
-bash scripts/services/redis.sh "$services/redis"
-bash scripts/services/minio.sh "$services/minio"
-export TUSGATE_REQUIRE_SERVICES=1
-export TUSGATE_TEST_REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6390}/0"
-export TUSGATE_TEST_S3_ENDPOINT="http://127.0.0.1:${MINIO_PORT:-9000}"
-export TUSGATE_TEST_S3_BUCKET="${MINIO_BUCKET:-tusgate-test}"
-export AWS_ACCESS_KEY_ID="${MINIO_ROOT_USER:-minioadmin}"
-export AWS_SECRET_ACCESS_KEY="${MINIO_ROOT_PASSWORD:-minioadmin}"
-export AWS_REGION=us-east-1
+services_start redis minio
+services_export
 export TUSGATE_SOAK="$duration" TUSGATE_SOAK_UPLOADS="$clients"
 # The soak bounds itself (its duration, then three minutes for the last
 # uploads); the go test timeout only catches a hang.

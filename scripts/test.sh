@@ -45,34 +45,13 @@ if [ ! -x "$TUSGATE_HELM" ]; then
   GOBIN="$(dirname "$TUSGATE_HELM")" go install "helm.sh/helm/v3/cmd/helm@$helm_version"
 fi
 
-stop_services() {
-  bash scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
-  bash scripts/services/minio.sh stop "$services/minio" >/dev/null 2>&1 || true
-  bash scripts/services/azurite.sh stop "$services/azurite" >/dev/null 2>&1 || true
-  bash scripts/services/gcs.sh stop "$services/gcs" >/dev/null 2>&1 || true
-}
-trap stop_services EXIT
+# shellcheck source=services/env.sh
+source scripts/services/env.sh
+trap services_stop EXIT
 
 step "starting redis-server, MinIO, Azurite and fake-gcs-server on loopback"
-bash scripts/services/redis.sh "$services/redis"
-bash scripts/services/minio.sh "$services/minio"
-export AZURITE_BLOB_PORT="${AZURITE_BLOB_PORT:-10000}"
-bash scripts/services/azurite.sh "$services/azurite"
-export GCS_PORT="${GCS_PORT:-4443}"
-bash scripts/services/gcs.sh "$services/gcs"
-export TUSGATE_REQUIRE_SERVICES=1
-export TUSGATE_TEST_REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6390}/0"
-export TUSGATE_TEST_S3_ENDPOINT="http://127.0.0.1:${MINIO_PORT:-9000}"
-export TUSGATE_TEST_S3_BUCKET="${MINIO_BUCKET:-tusgate-test}"
-export AWS_ACCESS_KEY_ID="${MINIO_ROOT_USER:-minioadmin}"
-export AWS_SECRET_ACCESS_KEY="${MINIO_ROOT_PASSWORD:-minioadmin}"
-export AWS_REGION=us-east-1
-# Azurite's well-known development account (not a secret).
-export TUSGATE_TEST_AZURE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:${AZURITE_BLOB_PORT}/devstoreaccount1;"
-export TUSGATE_TEST_AZURE_CONTAINER="${AZURITE_CONTAINER:-tusgate-test}"
-# The Cloud Storage SDK (in tests and in tusgate) talks to the emulator.
-export STORAGE_EMULATOR_HOST="127.0.0.1:${GCS_PORT}"
-export TUSGATE_TEST_GCS_BUCKET="${GCS_BUCKET:-tusgate-test}"
+services_start redis minio azurite gcs
+services_export
 
 step "gofmt, go vet, staticcheck"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))

@@ -12,12 +12,10 @@
 #   REDIS_SENTINEL_MASTER=HOST:PORT start a sentinel watching that master as "mymaster"
 set -euo pipefail
 
-cmd=start
-if [[ "${1:-}" == start || "${1:-}" == stop ]]; then
-	cmd=$1
-	shift
-fi
-dir=${1:-.cache/services/redis}
+name=redis
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+svc_args "$@"
 port=${REDIS_PORT:-6390}
 
 ping() {
@@ -34,21 +32,12 @@ install_redis() {
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends redis-server </dev/null >/dev/null
 }
 
-fail() {
-	echo "redis.sh: $*" >&2
-	if [[ -f "$dir/redis.log" ]]; then
-		tail -n 20 "$dir/redis.log" >&2
-	fi
-	exit 1
-}
-
 start() {
 	install_redis
 	if ping; then
 		return 0 # already running on this port: reuse it
 	fi
-	mkdir -p "$dir"
-	dir=$(cd "$dir" && pwd)
+	svc_absdir
 	if [[ -n "${REDIS_SENTINEL_MASTER:-}" ]]; then
 		# A sentinel rewrites its config file, so it gets its own.
 		cat >"$dir/sentinel.conf" <<-CONF
@@ -56,8 +45,8 @@ start() {
 			port $port
 			daemonize yes
 			dir $dir
-			pidfile $dir/redis.pid
-			logfile $dir/redis.log
+			pidfile $pidfile
+			logfile $log
 			sentinel monitor mymaster ${REDIS_SENTINEL_MASTER%:*} ${REDIS_SENTINEL_MASTER##*:} 1
 		CONF
 		redis-server "$dir/sentinel.conf" --sentinel </dev/null >/dev/null ||
@@ -71,7 +60,7 @@ start() {
 		redis-server \
 			--bind 127.0.0.1 --port "$port" --protected-mode yes \
 			--daemonize yes --dir "$dir" \
-			--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+			--pidfile "$pidfile" --logfile "$log" \
 			--appendonly yes --appendfsync always --save "" \
 			"${cluster[@]}" </dev/null >/dev/null || fail "redis-server did not start"
 	fi
@@ -88,7 +77,7 @@ stop() {
 		redis-cli -h 127.0.0.1 -p "$port" shutdown >/dev/null 2>&1 || true
 	fi
 	local pid=""
-	[[ -f "$dir/redis.pid" ]] && pid=$(cat "$dir/redis.pid" 2>/dev/null || true)
+	[[ -f "$pidfile" ]] && pid=$(cat "$pidfile" 2>/dev/null || true)
 	for _ in $(seq 1 100); do
 		if ! ping && { [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; }; then
 			return 0

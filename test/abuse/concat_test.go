@@ -33,20 +33,7 @@ func final(t *testing.T, f *fileEnv, partials ...string) result {
 // created for it: no Location, no new upload counted, no new data file.
 func refused(t *testing.T, f *fileEnv, what string, want int, partials ...string) {
 	t.Helper()
-	createdBefore, filesBefore := created(t, f.p), len(f.dataFiles(t))
-	r := final(t, f, partials...)
-	if r.status != want {
-		t.Errorf("%s: status %d, want %d: %.300s", what, r.status, want, r.body)
-	}
-	if loc := r.header.Get("Location"); loc != "" {
-		t.Errorf("%s: Location %q on a refusal", what, loc)
-	}
-	if n := created(t, f.p); n != createdBefore {
-		t.Errorf("%s: tusgate_uploads_created_total went from %v to %v", what, createdBefore, n)
-	}
-	if n := len(f.dataFiles(t)); n != filesBefore {
-		t.Errorf("%s: %d data files, %d before", what, n, filesBefore)
-	}
+	refusedBy(t, f, what, want, func() result { return final(t, f, partials...) })
 }
 
 // TestAbuse04ConcatenationCannotAmplify refuses finals that would multiply

@@ -27,7 +27,7 @@ var sweepFast = []string{"--expiration", "2s", "--sweep-interval", "500ms"}
 // returns once the server has answered (counted) every POST.
 func postBurst(t *testing.T, p *e2e.Proc, n int) {
 	t.Helper()
-	posts := func() float64 { return sample(scrape(t, p), "tusgate_http_requests_total", `method="POST"`) }
+	posts := func() float64 { return sample(t, scrape(t, p), "tusgate_http_requests_total", `method="POST"`) }
 	before := posts()
 	withBody := request(http.MethodPost, basePath(t, p), p.Addr,
 		"Upload-Length: 100000", "Content-Type: "+offsetStream, "Content-Length: 100000") + strings.Repeat("x", 1000)

@@ -46,7 +46,7 @@ func TestAbuse08ClientFaultsAreNotServerErrors(t *testing.T) {
 
 	// A POST whose client disconnects mid-body; the request counter tells
 	// when the server is done with it.
-	postsBefore := sample(scrape(t, p), "tusgate_http_requests_total", `method="POST"`)
+	postsBefore := sample(t, scrape(t, p), "tusgate_http_requests_total", `method="POST"`)
 	c = dialRaw(t, p.Addr)
 	c.write([]byte(request(http.MethodPost, basePath(t, p), p.Addr,
 		"Upload-Length: 1000", "Content-Type: "+offsetStream, "Content-Length: 1000", "Expect: 100-continue")))
@@ -56,7 +56,7 @@ func TestAbuse08ClientFaultsAreNotServerErrors(t *testing.T) {
 	c.write(bytes.Repeat([]byte("p"), 100))
 	_ = c.Close()
 	e2e.Eventually(t, deadline, "the server to finish the abandoned POST", func() bool {
-		return sample(scrape(t, p), "tusgate_http_requests_total", `method="POST"`) > postsBefore
+		return sample(t, scrape(t, p), "tusgate_http_requests_total", `method="POST"`) > postsBefore
 	})
 	if errs := errorLines(p.Logs()); len(errs) > 0 {
 		t.Errorf("ERROR lines for a stalled PATCH and an abandoned POST (client faults):\n%s", strings.Join(errs, "\n"))

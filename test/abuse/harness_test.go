@@ -200,13 +200,7 @@ type s3Env struct {
 func newS3Env(t *testing.T, db int) *s3Env {
 	t.Helper()
 	endpoint, bucket := testenv.S3Endpoint(t)
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
-		const msg = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (MinIO: minioadmin/minioadmin)"
-		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip(msg)
-	}
+	testenv.S3Credentials(t)
 	u, err := url.Parse(testenv.RedisURL(t))
 	if err != nil {
 		t.Fatalf("TUSGATE_TEST_REDIS_URL: %v", err)
@@ -500,49 +494,20 @@ func basePath(t *testing.T, p *e2e.Proc) string {
 // scrape returns the /metrics body.
 func scrape(t *testing.T, p *e2e.Proc) string {
 	t.Helper()
-	r := send(t, http.MethodGet, "http://"+p.Addr+"/metrics", nil, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET /metrics: status %d", r.status)
-	}
-	return r.body
+	return e2e.ScrapeText(t, e2e.MetricsURL(p))
 }
 
 // sample sums the values of metric name over all its series, with labels
 // matching every "label=\"value\"" in match.
-func sample(body, name string, match ...string) float64 {
-	var sum float64
-	for _, line := range strings.Split(body, "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest == "" || (rest[0] != '{' && rest[0] != ' ')) {
-			continue
-		}
-		if !allIn(rest, match) {
-			continue
-		}
-		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(fields) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
-}
-
-func allIn(s string, subs []string) bool {
-	for _, m := range subs {
-		if !strings.Contains(s, m) {
-			return false
-		}
-	}
-	return true
+func sample(t *testing.T, body, name string, match ...string) float64 {
+	t.Helper()
+	return e2e.ParseMetrics(t, body).Sum(name, match...)
 }
 
 // created is tusgate_uploads_created_total.
 func created(t *testing.T, p *e2e.Proc) float64 {
 	t.Helper()
-	return sample(scrape(t, p), "tusgate_uploads_created_total")
+	return sample(t, scrape(t, p), "tusgate_uploads_created_total")
 }
 
 // ---------------------------------------------------------------------------

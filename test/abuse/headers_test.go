@@ -14,8 +14,16 @@ import (
 // nothing was created: no Location, no upload counted, no data file.
 func refusedPOST(t *testing.T, f *fileEnv, what string, want int, h http.Header) {
 	t.Helper()
+	refusedBy(t, f, what, want, func() result { return send(t, http.MethodPost, f.p.URL, h, nil) })
+}
+
+// refusedBy runs a request that must be refused with want and checks that
+// nothing was created for it: no Location, no new upload counted, no new
+// data file.
+func refusedBy(t *testing.T, f *fileEnv, what string, want int, request func() result) {
+	t.Helper()
 	createdBefore, filesBefore := created(t, f.p), len(f.dataFiles(t))
-	r := send(t, http.MethodPost, f.p.URL, h, nil)
+	r := request()
 	if r.status != want {
 		t.Errorf("%s: status %d, want %d: %.300s", what, r.status, want, r.body)
 	}

@@ -73,7 +73,7 @@ func TestAbuse01MetricLabelsAreClosed(t *testing.T) {
 	if series == 0 {
 		t.Fatalf("no tusgate_http_requests_total series in /metrics")
 	}
-	if got := sample(body, "tusgate_http_requests_total", `method="OTHER"`); got < 300 {
+	if got := sample(t, body, "tusgate_http_requests_total", `method="OTHER"`); got < 300 {
 		t.Errorf("tusgate_http_requests_total{method=\"OTHER\"} = %v, want >= 300 (the invented methods)", got)
 	}
 	for _, m := range invented {

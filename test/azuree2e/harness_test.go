@@ -2,20 +2,13 @@ package azuree2e
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
-	"io"
-	"net/url"
 	"path"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
-	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
@@ -50,14 +43,9 @@ func newEnvAt(t *testing.T, cs, name string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + redisDB
 	e := &env{
-		connString: cs, container: name, client: c, redisURL: u.String(),
-		prefix: fmt.Sprintf("azuree2e/%s-%s/", safeName(t.Name()), strings.ToLower(rand.Text()[:8])),
+		connString: cs, container: name, client: c,
+		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.KeyPrefix(t, "azuree2e"),
 	}
 	t.Cleanup(func() {
 		for _, n := range e.blobsUnder(t, e.prefix) {
@@ -66,10 +54,6 @@ func newEnvAt(t *testing.T, cs, name string) *env {
 	})
 	return e
 }
-
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)
-
-func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
 func (e *env) storeURL() string {
 	return fmt.Sprintf("azblob://%s/%s?min_part_size=1M&part_size=1M", e.container, e.prefix)
@@ -105,11 +89,7 @@ func (e *env) blobsUnder(t *testing.T, prefix string) []string {
 // blob's properties.
 func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) blob.GetPropertiesResponse {
 	t.Helper()
-	want := sha256.Sum256(data)
-	sum, n := e2e.DownloadSHA256(t, uploadURL)
-	if n != int64(len(data)) || sum != want {
-		t.Fatalf("GET through the gateway: %d bytes with SHA-256 %x, want %d bytes with %x", n, sum, len(data), want)
-	}
+	e2e.CheckDownload(t, uploadURL, data)
 	ctx, cancel := context.WithTimeout(context.Background(), e2e.RequestDeadline)
 	defer cancel()
 	b := e.client.NewBlobClient(e.blobName(uploadURL))
@@ -118,11 +98,7 @@ func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) blob.Get
 		t.Fatalf("download %s: %v", e.blobName(uploadURL), err)
 	}
 	defer resp.Body.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, resp.Body)
-	if err != nil || got != int64(len(data)) || [sha256.Size]byte(h.Sum(nil)) != want {
-		t.Fatalf("blob %s: %d bytes with SHA-256 %x (%v), want %d bytes with %x", e.blobName(uploadURL), got, h.Sum(nil), err, len(data), want)
-	}
+	e2e.CheckReader(t, "blob "+e.blobName(uploadURL), resp.Body, data)
 	props, err := b.GetProperties(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -134,12 +110,4 @@ func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) blob.Get
 	return props
 }
 
-func (e *env) stateReader(t *testing.T) state.Store { return e2e.StateReader(t, e.redisURL) }
-
-func awaitCommitted(t *testing.T, st state.Store, uploadURL string, n int64) int64 {
-	return e2e.AwaitCommitted(t, st, uploadURL, n, nil)
-}
-
 func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed) }
-
-func on(p *e2e.Proc, uploadURL string) string { return p.URL + path.Base(uploadURL) }

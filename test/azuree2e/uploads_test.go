@@ -3,9 +3,6 @@ package azuree2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,27 +22,18 @@ func TestBoundarySizes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.start(t)
-	meta := http.Header{"Upload-Metadata": {"filename " + base64.StdEncoding.EncodeToString([]byte("r\u00e9sum\u00e9.pdf")) +
-		",filetype " + base64.StdEncoding.EncodeToString([]byte("application/pdf"))}}
-	for _, size := range []int{0, 1, partSize - 1, partSize, partSize + 1, 3*partSize + 7} {
-		for _, chunk := range []int{size, 300 << 10} {
-			t.Run(fmt.Sprintf("%d/chunks_of_%d", size, chunk), func(t *testing.T) {
-				data := sourceData(size, uint64(size))
-				url := e2e.Create(t, p.URL, int64(size), meta)
-				e2e.PatchChunks(t, url, data, chunk)
-				props := e.checkContent(t, url, data)
-				if ct := *props.ContentType; ct != "application/pdf" {
-					t.Errorf("Content-Type %q", ct)
-				}
-				if cd := props.ContentDisposition; cd == nil || *cd != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
-					t.Errorf("Content-Disposition %v", cd)
-				}
-				if v := props.Metadata["Filetype"]; v == nil || *v != "application/pdf" {
-					t.Errorf("metadata %v", props.Metadata)
-				}
-			})
+	e2e.BoundarySizes(t, p.URL, partSize, func(t *testing.T, url string, data []byte) {
+		props := e.checkContent(t, url, data)
+		if ct := *props.ContentType; ct != "application/pdf" {
+			t.Errorf("Content-Type %q", ct)
 		}
-	}
+		if cd := props.ContentDisposition; cd == nil || *cd != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
+			t.Errorf("Content-Disposition %v", cd)
+		}
+		if v := props.Metadata["Filetype"]; v == nil || *v != "application/pdf" {
+			t.Errorf("metadata %v", props.Metadata)
+		}
+	})
 }
 
 // TestRandomChunksAlternateBetweenReplicas sends 100 MiB in seeded random
@@ -56,12 +44,8 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	t.Parallel()
 	const size = 100 * MiB
 	e := newEnv(t)
-	replicas := []*e2e.Proc{e.start(t), e.start(t)}
-	data := sourceData(size, 7)
-	url := e2e.Create(t, replicas[0].URL, size, nil)
-	n := e2e.PatchAlternating(t, []string{on(replicas[0], url), on(replicas[1], url)}, data, partSize, 7)
-	t.Logf("%d PATCHes", n)
-	e.checkContent(t, on(replicas[1], url), data)
+	url, data := e2e.Alternate(t, e.start, size, partSize, 7)
+	e.checkContent(t, url, data)
 }
 
 // TestManySmallPatches sends 2 MiB as 400 PATCHes of about 5 KiB: every one
@@ -83,32 +67,6 @@ func TestManySmallPatches(t *testing.T) {
 	e.checkContent(t, url, data)
 }
 
-// stream is a PATCH whose body the test feeds.
-type stream struct {
-	w    *io.PipeWriter
-	done chan error
-}
-
-func startStream(t *testing.T, url string, offset int64) *stream {
-	t.Helper()
-	r, w := io.Pipe()
-	req, err := e2e.NewRequest(context.Background(), http.MethodPatch, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	req.Header.Set("Content-Type", "application/offset+octet-stream")
-	s := &stream{w: w, done: make(chan error, 1)}
-	go func() {
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-		}
-		s.done <- err
-	}()
-	return s
-}
-
 // TestSIGKILLMidPatchFinishesOnOtherReplica kills replica A while a PATCH
 // streams into it, after two blocks were committed; replica B reports an
 // offset within what was committed and sent, and finishing there gives the
@@ -117,29 +75,22 @@ func TestSIGKILLMidPatchFinishesOnOtherReplica(t *testing.T) {
 	t.Parallel()
 	const size = 8 * MiB
 	e := newEnv(t)
-	a := e.start(t, "--lease-ttl", "2s")
-	b := e.start(t, "--lease-ttl", "2s")
-	st := e.stateReader(t)
-	data := sourceData(size, 8)
-	url := e2e.Create(t, a.URL, size, nil)
-	s := startStream(t, url, 0)
+	k := e2e.StartTakeover(t, e.start, e.redisURL, size, 8)
+	data := k.Data
+	s := e2e.StartStream(t, k.URL, 0, nil)
 	const sent = 3*partSize + partSize/2
-	if _, err := s.w.Write(data[:sent]); err != nil {
+	if err := s.Send(data[:sent]); err != nil {
 		t.Fatal(err)
 	}
-	committed := awaitCommitted(t, st, url, 2*partSize)
-	a.Kill()
-	_ = s.w.CloseWithError(io.ErrClosedPipe)
-	<-s.done
-	offset := e2e.Offset(t, on(b, url))
-	t.Logf("A committed %d before SIGKILL; client sent %d; B reports %d", committed, sent, offset)
-	if offset < committed || offset > sent {
-		t.Fatalf("B's offset %d is outside [%d committed, %d sent]", offset, committed, sent)
-	}
-	if got := e2e.Patch(t, on(b, url), offset, data[offset:]); got != size {
+	committed := k.AwaitCommitted(t, 2*partSize, nil)
+	k.A.Kill()
+	s.Abort()
+	s.Wait(t, e2e.ExitDeadline)
+	offset := k.OffsetOnB(t, committed, sent)
+	if got := e2e.Patch(t, k.B.On(k.URL), offset, data[offset:]); got != size {
 		t.Fatalf("finishing PATCH on B: offset %d", got)
 	}
-	e.checkContent(t, on(b, url), data)
+	e.checkContent(t, k.B.On(k.URL), data)
 }
 
 // TestAzuriteRestartMidUpload stops a private Azurite between PATCHes (a

@@ -52,7 +52,7 @@ func CheckDownloadHeaders(t *testing.T, proxied, redirecting string) {
 			id := url[strings.LastIndex(url, "/")+1:]
 			base := strings.TrimSuffix(redirecting, "/")
 			for path, u := range map[string]string{"proxied": url, "presigned": base + "/" + id} {
-				res := Do(t, newReq(t, http.MethodGet, u, nil)) // the default client follows the 302
+				res := Do(t, Req(t, http.MethodGet, u, nil)) // the default client follows the 302
 				body, _ := io.ReadAll(res.Body)
 				res.Body.Close()
 				if res.StatusCode != http.StatusOK || string(body) != string(data) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto/sha256"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -15,13 +14,7 @@ import (
 // exactly (so everything below the offset was intact).
 func TestSIGKILLMidPatchResumes(t *testing.T) {
 	const size = 64 * MiB
-	data := sourceData(size, 1)
-	want := sha256.Sum256(data)
-
-	dir := t.TempDir()
-	files := filepath.Join(dir, "files")
-	p := Start(t, fileArgs(dir)...)
-	url := Create(t, p.URL, size, nil)
+	p, url, files, data := startCrashRun(t, size, 1)
 
 	// How much the server must have written before each kill, counted from
 	// the start of the upload (the client keeps sending meanwhile). The
@@ -63,13 +56,26 @@ func TestSIGKILLMidPatchResumes(t *testing.T) {
 		t.Fatal("no kill point left a committed offset above the previous one; the test did not exercise resuming mid-upload")
 	}
 
-	if got := Patch(t, url, offset, data[offset:]); got != size {
-		t.Fatalf("final PATCH: Upload-Offset %d, want %d", got, size)
+	finishCrashRun(t, url, offset, data)
+}
+
+// startCrashRun starts a server on a new data directory (its files under
+// files) and creates an upload of size bytes of seeded source data.
+func startCrashRun(t *testing.T, size int, seed byte) (p *Proc, url, files string, data []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	p = Start(t, fileArgs(dir)...)
+	return p, Create(t, p.URL, int64(size), nil), filepath.Join(dir, "files"), sourceData(size, seed)
+}
+
+// finishCrashRun sends the rest of data from offset and checks that the
+// download is the source exactly (so everything below offset was intact).
+func finishCrashRun(t *testing.T, url string, offset int64, data []byte) {
+	t.Helper()
+	if got := Patch(t, url, offset, data[offset:]); got != int64(len(data)) {
+		t.Fatalf("final PATCH: Upload-Offset %d, want %d", got, len(data))
 	}
-	sum, n := DownloadSHA256(t, url)
-	if n != size || sum != want {
-		t.Fatalf("downloaded %d bytes with SHA-256 %x, want %d bytes with %x", n, sum, size, want)
-	}
+	CheckDownload(t, url, data)
 }
 
 // TestSIGTERMMidPatchKeepsReceivedBytes stops the server gracefully while a
@@ -78,13 +84,7 @@ func TestSIGKILLMidPatchResumes(t *testing.T) {
 // upload resumes from exactly that offset to the source's bytes.
 func TestSIGTERMMidPatchKeepsReceivedBytes(t *testing.T) {
 	const size = 32 * MiB
-	data := sourceData(size, 2)
-	want := sha256.Sum256(data)
-
-	dir := t.TempDir()
-	files := filepath.Join(dir, "files")
-	p := Start(t, fileArgs(dir)...)
-	url := Create(t, p.URL, size, nil)
+	p, url, files, data := startCrashRun(t, size, 2)
 
 	// Once the server has written 10 MiB to its file it has read at least
 	// that much of the body, and a graceful stop must keep all of it.
@@ -120,13 +120,7 @@ func TestSIGTERMMidPatchKeepsReceivedBytes(t *testing.T) {
 	if got := Offset(t, url); got != acked {
 		t.Fatalf("offset after restart = %d, want the acknowledged %d", got, acked)
 	}
-	if got := Patch(t, url, acked, data[acked:]); got != size {
-		t.Fatalf("final PATCH: Upload-Offset %d, want %d", got, size)
-	}
-	sum, n := DownloadSHA256(t, url)
-	if n != size || sum != want {
-		t.Fatalf("downloaded %d bytes with SHA-256 %x, want %d bytes with %x", n, sum, size, want)
-	}
+	finishCrashRun(t, url, acked, data)
 	// An idle server stops cleanly too.
 	p.Term()
 	if code := p.Wait(); code != 0 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path"
@@ -14,7 +15,8 @@ import (
 
 // AwaitCommitted waits until the committed offset of the upload at
 // uploadURL reaches at least n and returns it; check (if set) runs on every
-// poll, so a caller can fail early when its request ended.
+// poll, so a caller can fail early when its request ended. An upload not in
+// state yet (a creation still in flight) is waited for.
 func AwaitCommitted(t testing.TB, st state.Store, uploadURL string, n int64, check func()) int64 {
 	t.Helper()
 	id := path.Base(uploadURL)
@@ -26,6 +28,9 @@ func AwaitCommitted(t testing.TB, st state.Store, uploadURL string, n int64, che
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		u, err := st.Get(ctx, id)
+		if errors.Is(err, state.ErrNotFound) {
+			return false
+		}
 		if err != nil {
 			t.Fatalf("read state of %s: %v", id, err)
 		}

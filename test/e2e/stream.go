@@ -16,6 +16,8 @@ import (
 type Stream struct {
 	pw   *io.PipeWriter
 	done chan StreamResult
+	// first is closed once the first bytes were all read from the pipe.
+	first chan struct{}
 }
 
 // StreamResult is the server's answer to a Stream.
@@ -36,7 +38,7 @@ func StartStream(t testing.TB, url string, offset int64, first []byte) *Stream {
 	}
 	req.Header.Set("Content-Type", "application/offset+octet-stream")
 	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	s := &Stream{pw: pw, done: make(chan StreamResult, 1)}
+	s := &Stream{pw: pw, done: make(chan StreamResult, 1), first: make(chan struct{})}
 	go func() {
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -47,7 +49,10 @@ func StartStream(t testing.TB, url string, offset int64, first []byte) *Stream {
 		res.Body.Close()
 		s.done <- StreamResult{Status: res.StatusCode, Header: res.Header, Body: string(body)}
 	}()
-	go func() { _, _ = io.Copy(pw, bytes.NewReader(first)) }()
+	go func() {
+		defer close(s.first)
+		_, _ = io.Copy(pw, bytes.NewReader(first))
+	}()
 	t.Cleanup(func() { _ = pw.CloseWithError(io.ErrUnexpectedEOF) })
 	return s
 }
@@ -60,11 +65,34 @@ func (s *Stream) Send(p []byte) error {
 	return err
 }
 
-// Wait returns the server's answer, failing the test after within.
+// End closes the body once the first bytes were all read, so a PATCH that
+// waits (for a buffer, a lock) before reading is not cut short.
+func (s *Stream) End() {
+	<-s.first
+	_ = s.pw.Close()
+}
+
+// Abort ends the body with an error: the client went away mid-request.
+func (s *Stream) Abort() { _ = s.pw.CloseWithError(io.ErrUnexpectedEOF) }
+
+// Ended reports whether the server has answered (or the request failed).
+func (s *Stream) Ended() bool {
+	select {
+	case r := <-s.done:
+		s.done <- r
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait returns the server's answer, failing the test after within; it may
+// be called again.
 func (s *Stream) Wait(t testing.TB, within time.Duration) StreamResult {
 	t.Helper()
 	select {
 	case r := <-s.done:
+		s.done <- r // for a later Wait or Ended
 		return r
 	case <-time.After(within):
 		t.Fatalf("the streaming PATCH got no answer within %s", within)

@@ -38,7 +38,9 @@ func Do(t testing.TB, req *http.Request) *http.Response {
 	return res
 }
 
-func newReq(t testing.TB, method, url string, body io.Reader) *http.Request {
+// Req is a request with Tus-Resumable set and a deadline of
+// RequestDeadline (cancelled when the test ends); errors fail the test.
+func Req(t testing.TB, method, url string, body io.Reader) *http.Request {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), RequestDeadline)
 	t.Cleanup(cancel)
@@ -53,7 +55,7 @@ func newReq(t testing.TB, method, url string, body io.Reader) *http.Request {
 // returns its absolute URL. extra headers (e.g. Upload-Metadata) are added.
 func Create(t testing.TB, base string, length int64, extra http.Header) string {
 	t.Helper()
-	req := newReq(t, http.MethodPost, base, nil)
+	req := Req(t, http.MethodPost, base, nil)
 	req.Header.Set("Upload-Length", strconv.FormatInt(length, 10))
 	for k, vs := range extra {
 		req.Header[k] = vs
@@ -74,7 +76,7 @@ func Create(t testing.TB, base string, length int64, extra http.Header) string {
 // Head sends HEAD and returns the response (body closed).
 func Head(t testing.TB, url string) *http.Response {
 	t.Helper()
-	res := Do(t, newReq(t, http.MethodHead, url, nil))
+	res := Do(t, Req(t, http.MethodHead, url, nil))
 	res.Body.Close()
 	return res
 }
@@ -93,7 +95,7 @@ func Offset(t testing.TB, url string) int64 {
 // Patch sends data at offset, expects 204 and returns the new offset.
 func Patch(t testing.TB, url string, offset int64, data []byte) int64 {
 	t.Helper()
-	req := newReq(t, http.MethodPatch, url, bytes.NewReader(data))
+	req := Req(t, http.MethodPatch, url, bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/offset+octet-stream")
 	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
 	res := Do(t, req)
@@ -109,7 +111,7 @@ func Patch(t testing.TB, url string, offset int64, data []byte) int64 {
 // its content.
 func DownloadSHA256(t testing.TB, url string) (sum [sha256.Size]byte, size int64) {
 	t.Helper()
-	res := Do(t, newReq(t, http.MethodGet, url, nil))
+	res := Do(t, Req(t, http.MethodGet, url, nil))
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(res.Body)
@@ -127,7 +129,7 @@ func DownloadSHA256(t testing.TB, url string) (sum [sha256.Size]byte, size int64
 // Discover sends OPTIONS to base and returns the response (body closed).
 func Discover(t testing.TB, base string) *http.Response {
 	t.Helper()
-	res := Do(t, newReq(t, http.MethodOptions, base, nil))
+	res := Do(t, Req(t, http.MethodOptions, base, nil))
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNoContent {
 		t.Fatalf("OPTIONS %s: status %d", base, res.StatusCode)

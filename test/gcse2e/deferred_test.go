@@ -20,7 +20,7 @@ func TestDeferredLengthAndChecksum(t *testing.T) {
 	e := newEnv(t)
 	p := e.start(t)
 	data := sourceData(2*partSize+partSize/2+9, 21)
-	req := newRequest(t, http.MethodPost, p.URL, nil)
+	req := e2e.Req(t, http.MethodPost, p.URL, nil)
 	req.Header.Set("Upload-Defer-Length", "1")
 	res := e2e.Do(t, req)
 	res.Body.Close()
@@ -35,7 +35,7 @@ func TestDeferredLengthAndChecksum(t *testing.T) {
 	stored := len(e.objectsUnder(t, e.objectName(url)))
 
 	send := func(body []byte, checksum []byte, length bool) *http.Response {
-		req := newRequest(t, http.MethodPatch, url, bytes.NewReader(body))
+		req := e2e.Req(t, http.MethodPatch, url, bytes.NewReader(body))
 		req.Header.Set("Upload-Offset", strconv.Itoa(first))
 		req.Header.Set("Content-Type", "application/offset+octet-stream")
 		req.Header.Set("Upload-Checksum", "sha1 "+base64.StdEncoding.EncodeToString(checksum))

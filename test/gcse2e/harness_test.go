@@ -2,21 +2,15 @@ package gcse2e
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"path"
-	"regexp"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
-	"github.com/tusgate/tusgate/state"
 	"github.com/tusgate/tusgate/test/e2e"
 	"github.com/tusgate/tusgate/test/testenv"
 )
@@ -46,14 +40,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	u, err := url.Parse(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + redisDB
 	e := &env{
-		bucket: bucket, client: c.Bucket(bucket), redisURL: u.String(),
-		prefix: fmt.Sprintf("gcse2e/%s-%s/", safeName(t.Name()), strings.ToLower(rand.Text()[:8])),
+		bucket: bucket, client: c.Bucket(bucket),
+		redisURL: e2e.RedisDB(t, redisDB), prefix: e2e.KeyPrefix(t, "gcse2e"),
 	}
 	t.Cleanup(func() {
 		for _, n := range e.objectsUnder(t, e.prefix) {
@@ -62,10 +51,6 @@ func newEnv(t *testing.T) *env {
 	})
 	return e
 }
-
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)
-
-func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
 func (e *env) storeURL(options ...string) string {
 	return fmt.Sprintf("gs://%s/%s?%s", e.bucket, e.prefix, strings.Join(append([]string{"min_part_size=1M", "part_size=1M"}, options...), "&"))
@@ -101,11 +86,7 @@ func (e *env) objectsUnder(t *testing.T, prefix string) []string {
 // tails), and returns the object's attributes.
 func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) *storage.ObjectAttrs {
 	t.Helper()
-	want := sha256.Sum256(data)
-	sum, n := e2e.DownloadSHA256(t, uploadURL)
-	if n != int64(len(data)) || sum != want {
-		t.Fatalf("GET through the gateway: %d bytes with SHA-256 %x, want %d bytes with %x", n, sum, len(data), want)
-	}
+	e2e.CheckDownload(t, uploadURL, data)
 	ctx, cancel := context.WithTimeout(context.Background(), e2e.RequestDeadline)
 	defer cancel()
 	o := e.client.Object(e.objectName(uploadURL))
@@ -114,11 +95,7 @@ func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) *storage
 		t.Fatalf("read %s: %v", e.objectName(uploadURL), err)
 	}
 	defer r.Close()
-	h := sha256.New()
-	got, err := io.Copy(h, r)
-	if err != nil || got != int64(len(data)) || [sha256.Size]byte(h.Sum(nil)) != want {
-		t.Fatalf("object %s: %d bytes with SHA-256 %x (%v), want %d bytes with %x", e.objectName(uploadURL), got, h.Sum(nil), err, len(data), want)
-	}
+	e2e.CheckReader(t, "object "+e.objectName(uploadURL), r, data)
 	attrs, err := o.Attrs(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +106,4 @@ func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) *storage
 	return attrs
 }
 
-func (e *env) stateReader(t *testing.T) state.Store { return e2e.StateReader(t, e.redisURL) }
-
 func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed) }
-
-func on(p *e2e.Proc, uploadURL string) string { return p.URL + path.Base(uploadURL) }

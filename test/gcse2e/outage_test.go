@@ -36,7 +36,7 @@ func TestEmulatorOutageMidUpload(t *testing.T) {
 	}
 
 	testenv.RunService(t, "gcs.sh", "stop", dir, svc)
-	req := newRequest(t, http.MethodPatch, url, bytes.NewReader(data[first:first+partSize]))
+	req := e2e.Req(t, http.MethodPatch, url, bytes.NewReader(data[first:first+partSize]))
 	req.Header.Set("Upload-Offset", strconv.Itoa(first))
 	req.Header.Set("Content-Type", "application/offset+octet-stream")
 	res := e2e.Do(t, req)

@@ -1,7 +1,6 @@
 package gcse2e
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -9,12 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,27 +26,18 @@ func TestBoundarySizes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.start(t)
-	meta := http.Header{"Upload-Metadata": {"filename " + base64.StdEncoding.EncodeToString([]byte("r\u00e9sum\u00e9.pdf")) +
-		",filetype " + base64.StdEncoding.EncodeToString([]byte("application/pdf"))}}
-	for _, size := range []int{0, 1, partSize - 1, partSize, partSize + 1, 3*partSize + 7} {
-		for _, chunk := range []int{size, 300 << 10} {
-			t.Run(fmt.Sprintf("%d/chunks_of_%d", size, chunk), func(t *testing.T) {
-				data := sourceData(size, uint64(size))
-				url := e2e.Create(t, p.URL, int64(size), meta)
-				e2e.PatchChunks(t, url, data, chunk)
-				a := e.checkContent(t, url, data)
-				if a.ContentType != "application/pdf" {
-					t.Errorf("Content-Type %q", a.ContentType)
-				}
-				if a.ContentDisposition != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
-					t.Errorf("Content-Disposition %q", a.ContentDisposition)
-				}
-				if a.Metadata["filetype"] != "application/pdf" || a.Metadata["filename"] != "r\u00e9sum\u00e9.pdf" {
-					t.Errorf("metadata %v", a.Metadata)
-				}
-			})
+	e2e.BoundarySizes(t, p.URL, partSize, func(t *testing.T, url string, data []byte) {
+		a := e.checkContent(t, url, data)
+		if a.ContentType != "application/pdf" {
+			t.Errorf("Content-Type %q", a.ContentType)
 		}
-	}
+		if a.ContentDisposition != `inline; filename*=utf-8''r%C3%A9sum%C3%A9.pdf` {
+			t.Errorf("Content-Disposition %q", a.ContentDisposition)
+		}
+		if a.Metadata["filetype"] != "application/pdf" || a.Metadata["filename"] != "r\u00e9sum\u00e9.pdf" {
+			t.Errorf("metadata %v", a.Metadata)
+		}
+	})
 }
 
 // TestRandomChunksAlternateBetweenReplicas sends 100 MiB in seeded random
@@ -60,12 +48,8 @@ func TestRandomChunksAlternateBetweenReplicas(t *testing.T) {
 	t.Parallel()
 	const size = 100 * MiB
 	e := newEnv(t)
-	replicas := []*e2e.Proc{e.start(t), e.start(t)}
-	data := sourceData(size, 7)
-	url := e2e.Create(t, replicas[0].URL, size, nil)
-	n := e2e.PatchAlternating(t, []string{on(replicas[0], url), on(replicas[1], url)}, data, partSize, 7)
-	t.Logf("%d PATCHes", n)
-	e.checkContent(t, on(replicas[1], url), data)
+	url, data := e2e.Alternate(t, e.start, size, partSize, 7)
+	e.checkContent(t, url, data)
 }
 
 // TestMorePatchesThanComponents sends 1,150 PATCHes of about 1 KiB, more
@@ -108,7 +92,7 @@ func TestConcatenationComposesPartials(t *testing.T) {
 		urls = append(urls, url)
 		all = append(all, data...)
 	}
-	req := newRequest(t, http.MethodPost, p.URL, nil)
+	req := e2e.Req(t, http.MethodPost, p.URL, nil)
 	req.Header.Set("Upload-Concat", "final;"+strings.Join(urls, " "))
 	req.Header.Set("Upload-Metadata", "filetype "+base64.StdEncoding.EncodeToString([]byte("video/mp4")))
 	res := e2e.Do(t, req)
@@ -155,7 +139,7 @@ func TestTerminationRemovesPartObjects(t *testing.T) {
 	e := newEnv(t)
 	p := e.start(t)
 	url := startUnfinished(t, e, p)
-	res := e2e.Do(t, newRequest(t, http.MethodDelete, url, nil))
+	res := e2e.Do(t, e2e.Req(t, http.MethodDelete, url, nil))
 	res.Body.Close()
 	if res.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: status %d", res.StatusCode)
@@ -256,15 +240,6 @@ func TestMissingBucketStopsStartUp(t *testing.T) {
 	}
 }
 
-func newRequest(t *testing.T, method, url string, body io.Reader) *http.Request {
-	t.Helper()
-	req, err := e2e.NewRequest(context.Background(), method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
 // TestSIGKILLMidPatchFinishesOnOtherReplica kills replica A while a PATCH
 // streams into it, after two parts were committed; replica B reports an
 // offset within what was committed and sent, and finishing there gives the
@@ -274,61 +249,36 @@ func TestSIGKILLMidPatchFinishesOnOtherReplica(t *testing.T) {
 	t.Parallel()
 	const size = 8 * MiB
 	e := newEnv(t)
-	a := e.start(t, "--lease-ttl", "2s")
-	b := e.start(t, "--lease-ttl", "2s")
-	st := e.stateReader(t)
-	data := sourceData(size, 8)
-	url := e2e.Create(t, a.URL, size, nil)
+	k := e2e.StartTakeover(t, e.start, e.redisURL, size, 8)
+	url, b, data := k.URL, k.B, k.Data
 
-	pw, done := startStream(t, url, 0)
+	s := e2e.StartStream(t, url, 0, nil)
 	const sent = 3*partSize + partSize/2
-	if _, err := pw.Write(data[:sent]); err != nil {
+	if err := s.Send(data[:sent]); err != nil {
 		t.Fatal(err)
 	}
-	committed := e2e.AwaitCommitted(t, st, url, 2*partSize, nil)
-	a.Kill()
-	_ = pw.CloseWithError(io.ErrClosedPipe)
-	<-done
-	offset := e2e.Offset(t, on(b, url))
-	t.Logf("A committed %d before SIGKILL; client sent %d; B reports %d", committed, sent, offset)
-	if offset < committed || offset > sent {
-		t.Fatalf("B's offset %d is outside [%d committed, %d sent]", offset, committed, sent)
-	}
+	committed := k.AwaitCommitted(t, 2*partSize, nil)
+	k.A.Kill()
+	s.Abort()
+	s.Wait(t, e2e.ExitDeadline)
+	offset := k.OffsetOnB(t, committed, sent)
 
 	// The client drops a PATCH to B after another part and a half.
-	pw, done = startStream(t, on(b, url), offset)
-	if _, err := pw.Write(data[offset : offset+partSize+partSize/2]); err != nil {
+	s = e2e.StartStream(t, b.On(url), offset, nil)
+	if err := s.Send(data[offset : offset+partSize+partSize/2]); err != nil {
 		t.Fatal(err)
 	}
-	before := e2e.AwaitCommitted(t, st, url, offset+partSize/2, nil)
-	_ = pw.CloseWithError(io.ErrUnexpectedEOF)
-	<-done
-	resumed := e2e.Offset(t, on(b, url))
+	before := k.AwaitCommitted(t, offset+partSize/2, nil)
+	s.Abort()
+	s.Wait(t, e2e.ExitDeadline)
+	resumed := e2e.Offset(t, b.On(url))
 	if resumed <= before-partSize/2 || resumed > offset+partSize+partSize/2 {
 		t.Fatalf("after the interrupted PATCH HEAD says %d; committed %d, sent up to %d", resumed, before, offset+partSize+partSize/2)
 	}
-	if got := e2e.Patch(t, on(b, url), resumed, data[resumed:]); got != size {
+	if got := e2e.Patch(t, b.On(url), resumed, data[resumed:]); got != size {
 		t.Fatalf("finishing PATCH on B: offset %d", got)
 	}
-	e.checkContent(t, on(b, url), data)
-}
-
-// startStream starts a PATCH at offset whose body the test writes.
-func startStream(t *testing.T, url string, offset int64) (*io.PipeWriter, <-chan struct{}) {
-	t.Helper()
-	r, w := io.Pipe()
-	req := newRequest(t, http.MethodPatch, url, r)
-	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	req.Header.Set("Content-Type", "application/offset+octet-stream")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			res.Body.Close()
-		}
-	}()
-	t.Cleanup(func() { w.CloseWithError(io.ErrUnexpectedEOF) })
-	return w, done
+	e.checkContent(t, b.On(url), data)
 }
 
 // TestSignedAndProxiedDownloadsShareOneHeaderPolicy: the object's stored

@@ -29,8 +29,8 @@ func TestBufferPoolWaitsAreCounted(t *testing.T) {
 	p := e2e.StartWith(t, e2e.Options{Env: []string{"AWS_REGION=us-east-1"}},
 		"--state", redis.URL, "--store", store, "--memory-budget", "5MiB")
 	m := origin(p) + "/metrics"
-	before := scrape(t, m)
-	if b := before.get("tusgate_buffer_pool_budget_bytes"); b != 5*MiB {
+	before := e2e.Scrape(t, m)
+	if b := before.Get("tusgate_buffer_pool_budget_bytes"); b != 5*MiB {
 		t.Fatalf("tusgate_buffer_pool_budget_bytes = %v, want %d", b, 5*MiB)
 	}
 
@@ -38,32 +38,32 @@ func TestBufferPoolWaitsAreCounted(t *testing.T) {
 	// Different bytes, so a buffer handed to the wrong upload shows.
 	bodyX, bodyY := testenv.Source(size, 1), testenv.Source(size, 2)
 	x, y := e2e.Create(t, p.URL, size, nil), e2e.Create(t, p.URL, size, nil)
-	sx := startStream(t, x, 0, bodyX[:MiB], nil)
-	awaitBodyBytes(t, m, before.get("tusgate_request_body_bytes_total")+MiB)
-	if v := scrape(t, m).get("tusgate_buffer_pool_in_use_bytes"); v != 5*MiB {
+	sx := e2e.StartStream(t, x, 0, bodyX[:MiB])
+	awaitBodyBytes(t, m, before.Get("tusgate_request_body_bytes_total")+MiB)
+	if v := e2e.Scrape(t, m).Get("tusgate_buffer_pool_in_use_bytes"); v != 5*MiB {
 		t.Fatalf("with X stalled mid-part, tusgate_buffer_pool_in_use_bytes = %v, want the whole budget %d", v, 5*MiB)
 	}
 
-	sy := startStream(t, y, 0, bodyY, nil)
+	sy := e2e.StartStream(t, y, 0, bodyY)
 	e2e.Eventually(t, wait, "Y's PATCH to wait for a buffer", func() bool {
-		return scrape(t, m).get("tusgate_buffer_pool_waiting") >= 1
+		return e2e.Scrape(t, m).Get("tusgate_buffer_pool_waiting") >= 1
 	})
-	if sy.ended() {
+	if sy.Ended() {
 		t.Fatal("Y's PATCH ended while the budget was exhausted")
 	}
-	sx.end() // X's body ends: 1 MiB is stored, its buffer comes back
-	if r := sx.wait(t); r.err != nil || r.status != http.StatusNoContent || offsetOf(t, r.header) != MiB {
-		t.Fatalf("X's PATCH: status %d err %v, want 204 at %d", r.status, r.err, MiB)
+	sx.End() // X's body ends: 1 MiB is stored, its buffer comes back
+	if r := sx.Wait(t, wait); r.Err != nil || r.Status != http.StatusNoContent || offsetOf(t, r.Header) != MiB {
+		t.Fatalf("X's PATCH: status %d err %v, want 204 at %d", r.Status, r.Err, MiB)
 	}
-	sy.end()
-	if r := sy.wait(t); r.err != nil || r.status != http.StatusNoContent || offsetOf(t, r.header) != size {
-		t.Fatalf("Y's PATCH: status %d err %v, want 204 at %d", r.status, r.err, size)
+	sy.End()
+	if r := sy.Wait(t, wait); r.Err != nil || r.Status != http.StatusNoContent || offsetOf(t, r.Header) != size {
+		t.Fatalf("Y's PATCH: status %d err %v, want 204 at %d", r.Status, r.Err, size)
 	}
-	after := scrape(t, m)
-	if d := after.get("tusgate_buffer_pool_waits_total") - before.get("tusgate_buffer_pool_waits_total"); d < 1 {
+	after := e2e.Scrape(t, m)
+	if d := after.Get("tusgate_buffer_pool_waits_total") - before.Get("tusgate_buffer_pool_waits_total"); d < 1 {
 		t.Errorf("tusgate_buffer_pool_waits_total moved by %v, want at least 1", d)
 	}
-	if v := after.get("tusgate_buffer_pool_waiting"); v != 0 {
+	if v := after.Get("tusgate_buffer_pool_waiting"); v != 0 {
 		t.Errorf("tusgate_buffer_pool_waiting = %v with no request in flight, want 0", v)
 	}
 	if got := e2e.Patch(t, x, MiB, bodyX[MiB:]); got != size {

@@ -23,8 +23,8 @@ func TestSIGTERMDrainsThenAnotherReplicaResumes(t *testing.T) {
 	const size = 3 * MiB
 	body := data(size)
 	u := e2e.Create(t, a.URL, size, nil)
-	before := scrape(t, aMetrics).get("tusgate_request_body_bytes_total")
-	sp := startStream(t, u, 0, body[:MiB], nil)
+	before := e2e.Scrape(t, aMetrics).Get("tusgate_request_body_bytes_total")
+	sp := e2e.StartStream(t, u, 0, body[:MiB])
 	awaitBodyBytes(t, aMetrics, before+MiB)
 
 	if code := status(t, origin(a)+"/readyz"); code != http.StatusOK {
@@ -34,18 +34,18 @@ func TestSIGTERMDrainsThenAnotherReplicaResumes(t *testing.T) {
 	e2e.Eventually(t, wait, "/readyz on A to fail after SIGTERM", func() bool {
 		return status(t, origin(a)+"/readyz") == http.StatusServiceUnavailable
 	})
-	if sp.ended() {
+	if sp.Ended() {
 		t.Fatal("the PATCH ended before /readyz failed: readiness must fail first")
 	}
 
-	r := sp.wait(t)
-	if r.err != nil {
-		t.Fatalf("the PATCH in flight at SIGTERM got no response: %v", r.err)
+	r := sp.Wait(t, wait)
+	if r.Err != nil {
+		t.Fatalf("the PATCH in flight at SIGTERM got no response: %v", r.Err)
 	}
-	if r.status < 400 {
-		t.Fatalf("the PATCH cut short by shutdown answered %d, want an error status with Upload-Offset", r.status)
+	if r.Status < 400 {
+		t.Fatalf("the PATCH cut short by shutdown answered %d, want an error status with Upload-Offset", r.Status)
 	}
-	got := offsetOf(t, r.header)
+	got := offsetOf(t, r.Header)
 	if got != MiB {
 		t.Fatalf("the PATCH cut short by shutdown acknowledged %d bytes, want the %d it received", got, MiB)
 	}

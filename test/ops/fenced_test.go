@@ -22,13 +22,13 @@ func TestFencedCommitAndBrokenTakeoverMoveTheirCounters(t *testing.T) {
 	ps := replicas(t, 2, nil)
 	a, b := ps[0], ps[1]
 	aMetrics, bMetrics := origin(a)+"/metrics", origin(b)+"/metrics"
-	beforeA, beforeB := scrape(t, aMetrics), scrape(t, bMetrics)
+	beforeA, beforeB := e2e.Scrape(t, aMetrics), e2e.Scrape(t, bMetrics)
 
 	const size, held = 4 * MiB, 64 << 10
 	body := data(size)
 	u := e2e.Create(t, b.URL, size, nil)
-	sp := startStream(t, at(a, u), 0, body[:held], nil)
-	awaitBodyBytes(t, aMetrics, beforeA.get("tusgate_request_body_bytes_total")+held)
+	sp := e2e.StartStream(t, at(a, u), 0, body[:held])
+	awaitBodyBytes(t, aMetrics, beforeA.Get("tusgate_request_body_bytes_total")+held)
 	a.Signal(syscall.SIGSTOP)
 	t.Cleanup(func() { a.Signal(syscall.SIGCONT) }) // so it can be killed cleanly
 
@@ -41,14 +41,14 @@ func TestFencedCommitAndBrokenTakeoverMoveTheirCounters(t *testing.T) {
 		t.Fatalf("HEAD on B while A is stopped: offset %d, want 0 (A had committed nothing)", got)
 	}
 	a.Signal(syscall.SIGCONT)
-	r := sp.wait(t)
-	if r.err == nil && r.status != http.StatusConflict && r.status < 500 {
-		t.Fatalf("A's fenced PATCH ended with %d, want 409 or 5xx", r.status)
+	r := sp.Wait(t, wait)
+	if r.Err == nil && r.Status != http.StatusConflict && r.Status < 500 {
+		t.Fatalf("A's fenced PATCH ended with %d, want 409 or 5xx", r.Status)
 	}
-	afterA, afterB := scrape(t, aMetrics), scrape(t, bMetrics)
+	afterA, afterB := e2e.Scrape(t, aMetrics), e2e.Scrape(t, bMetrics)
 
 	for _, m := range []struct {
-		before, after samples
+		before, after e2e.Metrics
 		key           string
 		want          float64
 	}{
@@ -59,7 +59,7 @@ func TestFencedCommitAndBrokenTakeoverMoveTheirCounters(t *testing.T) {
 		{beforeB, afterB, `tusgate_lock_takeovers_total{how="broken"}`, 1},
 		{beforeB, afterB, `tusgate_lock_takeovers_total{how="released"}`, 0},
 	} {
-		if d := m.after.get(m.key) - m.before.get(m.key); d != m.want {
+		if d := m.after.Get(m.key) - m.before.Get(m.key); d != m.want {
 			t.Errorf("%s moved by %v, want %v", m.key, d, m.want)
 		}
 	}

@@ -25,15 +25,15 @@ func TestOperatorPageNamesTheReplicaHoldingTheLock(t *testing.T) {
 	}
 
 	u := e2e.Create(t, b.URL, 2*MiB, nil)
-	before := scrape(t, origin(a)+"/metrics").get("tusgate_request_body_bytes_total")
-	sp := startStream(t, at(a, u), 0, data(MiB), nil)
+	before := e2e.Scrape(t, origin(a)+"/metrics").Get("tusgate_request_body_bytes_total")
+	sp := e2e.StartStream(t, at(a, u), 0, data(MiB))
 	awaitBodyBytes(t, origin(a)+"/metrics", before+MiB)
 	if it := listed(t, b, u); !it.Locked || it.Holder != "tusgate-a.pod-1" {
 		t.Fatalf("B lists the upload A writes as locked %v by %q, want locked by tusgate-a.pod-1", it.Locked, it.Holder)
 	}
-	sp.end()
-	if r := sp.wait(t); r.err != nil || r.status != http.StatusNoContent {
-		t.Fatalf("A's PATCH: status %d err %v, want 204", r.status, r.err)
+	sp.End()
+	if r := sp.Wait(t, wait); r.Err != nil || r.Status != http.StatusNoContent {
+		t.Fatalf("A's PATCH: status %d err %v, want 204", r.Status, r.Err)
 	}
 	if it := listed(t, b, u); it.Locked || it.Holder != "" {
 		t.Fatalf("after the PATCH B lists the upload as locked %v by %q, want free", it.Locked, it.Holder)

@@ -25,14 +25,14 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 	} else if res.Body.Close(); res.StatusCode == http.StatusOK {
 		t.Fatalf("with --metrics-listen, /metrics must not be on the upload listener (status %d)", res.StatusCode)
 	}
-	beforeA, beforeB := scrape(t, aMetrics), scrape(t, bMetrics)
+	beforeA, beforeB := e2e.Scrape(t, aMetrics), e2e.Scrape(t, bMetrics)
 
 	const size = 4 * MiB
 	body := data(size)
 	u := e2e.Create(t, a.URL, size, nil)
-	sp := startStream(t, u, 0, body[:MiB], nil)
-	awaitBodyBytes(t, aMetrics, beforeA.get("tusgate_request_body_bytes_total")+MiB)
-	if sp.ended() {
+	sp := e2e.StartStream(t, u, 0, body[:MiB])
+	awaitBodyBytes(t, aMetrics, beforeA.Get("tusgate_request_body_bytes_total")+MiB)
+	if sp.Ended() {
 		t.Fatal("the stalled PATCH ended before the takeover")
 	}
 	// HEAD on B asks A to store what it has and let go.
@@ -41,16 +41,16 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 	if got := offsetOf(t, head.Header); got != MiB {
 		t.Fatalf("HEAD on B after takeover: offset %d, want %d", got, MiB)
 	}
-	if r := sp.wait(t); r.err != nil || r.status != http.StatusLocked {
-		t.Fatalf("the taken-over PATCH: status %d err %v, want 423", r.status, r.err)
+	if r := sp.Wait(t, wait); r.Err != nil || r.Status != http.StatusLocked {
+		t.Fatalf("the taken-over PATCH: status %d err %v, want 423", r.Status, r.Err)
 	}
 	if got := e2e.Patch(t, at(b, u), MiB, body[MiB:]); got != size {
 		t.Fatalf("PATCH on B: offset %d, want %d", got, size)
 	}
-	afterA, afterB := scrape(t, aMetrics), scrape(t, bMetrics)
+	afterA, afterB := e2e.Scrape(t, aMetrics), e2e.Scrape(t, bMetrics)
 
 	type move struct {
-		before, after samples
+		before, after e2e.Metrics
 		key           string
 		min           float64
 	}
@@ -75,12 +75,12 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 		{before: beforeB, after: afterB, key: `tusgate_backend_operation_duration_seconds_count{backend="file",operation="finish"}`, min: 1},
 		{before: beforeB, after: afterB, key: `tusgate_state_operation_duration_seconds_count{operation="commit",store="redis"}`, min: 1},
 	} {
-		if d := m.after.get(m.key) - m.before.get(m.key); d < m.min {
+		if d := m.after.Get(m.key) - m.before.Get(m.key); d < m.min {
 			t.Errorf("%s moved by %v, want at least %v", m.key, d, m.min)
 		}
 	}
-	for _, s := range []samples{afterA, afterB} {
-		if v := s.get("tusgate_active_uploads"); v != 0 {
+	for _, s := range []e2e.Metrics{afterA, afterB} {
+		if v := s.Get("tusgate_active_uploads"); v != 0 {
 			t.Errorf("tusgate_active_uploads is %v with no request in flight, want 0", v)
 		}
 	}
@@ -90,7 +90,7 @@ func TestMetricsMoveWithUploadsAndTakeovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if scrape(t, aMetrics).get(`tusgate_http_requests_total{code="404",method="GET",route="other"}`) < 1 {
+	if e2e.Scrape(t, aMetrics).Get(`tusgate_http_requests_total{code="404",method="GET",route="other"}`) < 1 {
 		t.Error("a request to an unknown path is not counted under route=\"other\"")
 	}
 }
@@ -138,7 +138,7 @@ func TestDashboardReferencesOnlyExportedMetrics(t *testing.T) {
 	p := replicas(t, 1, nil)[0]
 	u := e2e.Create(t, p.URL, 3, nil)
 	e2e.Patch(t, u, 0, []byte("abc"))
-	s := scrape(t, origin(p)+"/metrics")
+	s := e2e.Scrape(t, origin(p)+"/metrics")
 
 	name := regexp.MustCompile(`\b(?:tusgate|go|process)_[a-z0-9_]+\b`)
 	seen := map[string]bool{}
@@ -154,11 +154,11 @@ func TestDashboardReferencesOnlyExportedMetrics(t *testing.T) {
 	for n := range seen {
 		base := n
 		for _, suf := range []string{"_bucket", "_sum", "_count"} {
-			if b, ok := strings.CutSuffix(n, suf); ok && s.families[b] {
+			if b, ok := strings.CutSuffix(n, suf); ok && s.Families[b] {
 				base = b
 			}
 		}
-		if !s.families[base] {
+		if !s.Families[base] {
 			missing = append(missing, n)
 		}
 	}

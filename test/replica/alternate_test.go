@@ -15,14 +15,12 @@ import (
 // download from a replica other than the last two writers must be the
 // source byte for byte.
 func TestChunksAlternatingBetweenReplicasAssembleTheSource(t *testing.T) {
-	c := startCluster(t, 3, sharedRedis(t))
 	const size = 24 * MiB
-	data := source(size, 1)
+	c, data, u := threeWithUpload(t, size, 1, 0)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("chunk size seed %d", seed)
 	rnd := rand.New(rand.NewPCG(seed, 0))
 
-	u := e2e.Create(t, c.nodes[0].URL, size, nil)
 	offset, patches := int64(0), 0
 	for offset < size {
 		writer := patches % 3

@@ -104,6 +104,14 @@ func (c *cluster) origin(i int) string {
 // source returns size deterministic pseudo-random bytes for seed.
 func source(size int, seed uint64) []byte { return testenv.Source(size, seed) }
 
+// threeWithUpload starts three replicas on the shared Redis and creates an
+// upload of size bytes on replica on; data is the seeded source for it.
+func threeWithUpload(t *testing.T, size int, seed uint64, on int) (c *cluster, data []byte, u string) {
+	t.Helper()
+	c = startCluster(t, 3, sharedRedis(t))
+	return c, source(size, seed), e2e.Create(t, c.nodes[on].URL, int64(size), nil)
+}
+
 // checkContent downloads u and compares it with want.
 func checkContent(t *testing.T, u string, want []byte) {
 	t.Helper()
@@ -185,21 +193,11 @@ func uploadOffset(t *testing.T, h http.Header) int64 {
 // metric reads a counter or gauge without labels from replica i's /metrics.
 func (c *cluster) metric(t *testing.T, i int, name string) float64 {
 	t.Helper()
-	r := send(t, http.MethodGet, c.origin(i)+"/metrics", nil, nil, e2e.RequestDeadline)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET /metrics on replica %d: status %d", i, r.status)
+	v, ok := e2e.Scrape(t, c.origin(i)+"/metrics").Values[name]
+	if !ok {
+		t.Fatalf("metric %s not found on replica %d", name, i)
 	}
-	for line := range strings.SplitSeq(r.body, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric %s on replica %d: %q", name, i, line)
-			}
-			return f
-		}
-	}
-	t.Fatalf("metric %s not found on replica %d", name, i)
-	return 0
+	return v
 }
 
 // dataFiles lists the regular files under the shared directory (the file

@@ -18,14 +18,12 @@ import (
 // never less than before. Finally the upload is completed with HEAD + PATCH
 // and must be exactly the source.
 func TestConcurrentPatchesFromTwoReplicasNeverBothWrite(t *testing.T) {
-	c := startCluster(t, 3, sharedRedis(t))
 	const (
 		size   = 16 * MiB
 		rounds = 4
 		chunk  = 2 * MiB
 	)
-	data := source(size, 2)
-	u := e2e.Create(t, c.nodes[2].URL, size, nil)
+	c, data, u := threeWithUpload(t, size, 2, 2)
 
 	offset, progressed := int64(0), 0
 	for round := range rounds {

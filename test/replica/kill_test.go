@@ -16,10 +16,8 @@ import (
 // holder's lease to lapse; finishing from there through it must give the
 // source exactly.
 func TestUploadResumesOnAnotherReplicaAfterSIGKILL(t *testing.T) {
-	c := startCluster(t, 3, sharedRedis(t))
 	const size = 32 * MiB
-	data := source(size, 4)
-	u := e2e.Create(t, c.nodes[1].URL, size, nil)
+	c, data, u := threeWithUpload(t, size, 4, 1)
 
 	sp := startStream(t, c.at(0, u), 0, data, size, time.Millisecond)
 	// The file backend commits every 16 MiB (and every second), before it

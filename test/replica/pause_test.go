@@ -17,10 +17,8 @@ import (
 // must not change the state: HEAD on every replica still reports what B
 // acknowledged, and the upload finishes to the source's bytes.
 func TestPausedReplicaCannotOverwriteNewerState(t *testing.T) {
-	c := startCluster(t, 3, sharedRedis(t))
 	const size = 32 * MiB
-	data := source(size, 7)
-	u := e2e.Create(t, c.nodes[2].URL, size, nil)
+	c, data, u := threeWithUpload(t, size, 7, 2)
 
 	a := c.nodes[0]
 	sp := startStream(t, c.at(0, u), 0, data, size, 2*time.Millisecond)

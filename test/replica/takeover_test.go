@@ -18,14 +18,12 @@ import (
 // next stalled one, on the next replica). The HEAD durations are the
 // takeover latencies; they are logged, and only bounded by the lock timeout.
 func TestNewRequestTakesOverStalledPatchOnAnotherReplica(t *testing.T) {
-	c := startCluster(t, 3, sharedRedis(t))
 	const (
 		size   = 24 * MiB
 		rounds = 4
 		step   = 3 * MiB // how much each stalled PATCH sends
 	)
-	data := source(size, 3)
-	u := e2e.Create(t, c.nodes[0].URL, size, nil)
+	c, data, u := threeWithUpload(t, size, 3, 0)
 
 	var latencies []time.Duration
 	offset := int64(0)

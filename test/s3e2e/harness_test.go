@@ -2,15 +2,12 @@ package s3e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,44 +51,17 @@ func newEnv(t *testing.T) *env {
 // Whatever the test leaves under its prefix is removed when it ends.
 func newEnvAt(t *testing.T, endpoint, bucket string) *env {
 	t.Helper()
-	requireCredentials(t)
+	testenv.S3Credentials(t)
 	e := &env{
 		endpoint: endpoint,
 		bucket:   bucket,
-		prefix:   fmt.Sprintf("s3e2e/%s-%s/", safeName(t.Name()), strings.ToLower(rand.Text()[:8])),
-		redisURL: redisDBURL(t),
+		prefix:   e2e.KeyPrefix(t, "s3e2e"),
+		redisURL: e2e.RedisDB(t, redisDB),
 		s3:       newS3Client(t, endpoint),
 	}
 	t.Cleanup(func() { e.removeAll() })
 	return e
 }
-
-func requireCredentials(t *testing.T) {
-	t.Helper()
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" && os.Getenv("AWS_SECRET_ACCESS_KEY") != "" {
-		return
-	}
-	const msg = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (MinIO: minioadmin/minioadmin)"
-	if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-	}
-	t.Skip(msg)
-}
-
-// redisDBURL is the test Redis with this package's database number.
-func redisDBURL(t *testing.T) string {
-	t.Helper()
-	u, err := url.Parse(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatalf("TUSGATE_TEST_REDIS_URL: %v", err)
-	}
-	u.Path = "/" + redisDB
-	return u.String()
-}
-
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)
-
-func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
 func newS3Client(t *testing.T, endpoint string) *s3.Client { return testenv.S3Client(t, endpoint) }
 
@@ -239,11 +209,8 @@ func sourceData(size int, seed uint64) []byte { return testenv.Source(size, seed
 // directly from the bucket, with the source bytes.
 func (e *env) checkContent(t *testing.T, uploadURL string, data []byte) *s3.GetObjectOutput {
 	t.Helper()
+	e2e.CheckDownload(t, uploadURL, data)
 	want := sha256.Sum256(data)
-	sum, n := e2e.DownloadSHA256(t, uploadURL)
-	if n != int64(len(data)) || sum != want {
-		t.Fatalf("GET through the gateway: %d bytes with SHA-256 %x, want %d bytes with %x", n, sum, len(data), want)
-	}
 	sum, n, out := e.objectSHA256(t, e.key(uploadURL))
 	if n != int64(len(data)) || sum != want {
 		t.Fatalf("object %s in the bucket: %d bytes with SHA-256 %x, want %d bytes with %x", e.key(uploadURL), n, sum, len(data), want)

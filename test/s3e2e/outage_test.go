@@ -18,7 +18,7 @@ import (
 func TestMinIOOutageMidUploadResumesFromHeadOffset(t *testing.T) {
 	t.Parallel()
 	const size = 24 * MiB
-	requireCredentials(t)
+	testenv.S3Credentials(t)
 	m := testenv.StartMinIO(t)
 	e := newEnvAt(t, m.Endpoint, m.Bucket)
 	p := e.start(t)

@@ -24,11 +24,7 @@ func Azurite(t testing.TB) (connString, containerName string) {
 		containerName = "tusgate-test"
 	}
 	if connString == "" {
-		const msg = "TUSGATE_TEST_AZURE_CONNECTION_STRING is not set (start Azurite with scripts/services/azurite.sh)"
-		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-		}
-		t.Skip(msg)
+		Unavailable(t, "TUSGATE_TEST_AZURE_CONNECTION_STRING is not set (start Azurite with scripts/services/azurite.sh)")
 	}
 	c, err := container.NewClientFromConnectionString(connString, containerName, nil)
 	if err != nil {

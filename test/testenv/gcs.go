@@ -1,9 +1,6 @@
 package testenv
 
-import (
-	"os"
-	"testing"
-)
+import "testing"
 
 // GCS returns the bucket tests may use on the Cloud Storage emulator
 // (fake-gcs-server started by scripts/services/gcs.sh), from
@@ -15,16 +12,7 @@ import (
 // TUSGATE_REQUIRE_SERVICES=1 so CI never skips silently.
 func GCS(t testing.TB) (emulatorHost, bucket string) {
 	t.Helper()
-	emulatorHost = os.Getenv("STORAGE_EMULATOR_HOST")
-	bucket = os.Getenv("TUSGATE_TEST_GCS_BUCKET")
-	if emulatorHost != "" && bucket != "" {
-		return emulatorHost, bucket
-	}
-	const msg = "STORAGE_EMULATOR_HOST and TUSGATE_TEST_GCS_BUCKET are not both set " +
-		"(start fake-gcs-server with scripts/services/gcs.sh)"
-	if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg + "; TUSGATE_REQUIRE_SERVICES=1 forbids skipping")
-	}
-	t.Skip(msg)
-	return "", ""
+	v := Getenv(t, "STORAGE_EMULATOR_HOST and TUSGATE_TEST_GCS_BUCKET are not both set "+
+		"(start fake-gcs-server with scripts/services/gcs.sh)", "STORAGE_EMULATOR_HOST", "TUSGATE_TEST_GCS_BUCKET")
+	return v[0], v[1]
 }

@@ -19,14 +19,7 @@ import (
 // if TUSGATE_REQUIRE_SERVICES=1 (CI), so nothing is silently skipped there.
 func RedisURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("TUSGATE_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("TUSGATE_REQUIRE_SERVICES") == "1" {
-			t.Fatal("TUSGATE_TEST_REDIS_URL not set but TUSGATE_REQUIRE_SERVICES=1")
-		}
-		t.Skip("TUSGATE_TEST_REDIS_URL not set; run scripts/test.sh")
-	}
-	return u
+	return Getenv(t, "TUSGATE_TEST_REDIS_URL not set; run scripts/test.sh", "TUSGATE_TEST_REDIS_URL")[0]
 }
 
 // RedisServer is a private redis-server owned by one test, for tests that
