@@ -1,13 +1,11 @@
 package s3e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -158,21 +156,9 @@ func (e *env) checkNothingLeft(t *testing.T, uploadURL string) {
 // rewound reads tusgate_uploads_rewound_total from p's /metrics.
 func rewound(t *testing.T, p *e2e.Proc) float64 {
 	t.Helper()
-	res, err := http.Get(strings.TrimSuffix(p.URL, "/files/") + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	m := e2e.Scrape(t, e2e.MetricsURL(p))
+	if _, ok := m.Values["tusgate_uploads_rewound_total"]; !ok {
+		t.Fatalf("no tusgate_uploads_rewound_total in /metrics")
 	}
-	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "tusgate_uploads_rewound_total "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("no tusgate_uploads_rewound_total in /metrics")
-	return 0
+	return m.Get("tusgate_uploads_rewound_total")
 }
