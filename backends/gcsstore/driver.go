@@ -242,24 +242,32 @@ func (d *driver) DeleteObject(ctx context.Context, key string) error {
 
 // ListObjects returns the names under prefix.
 func (d *driver) ListObjects(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	err := d.list(ctx, prefix, []string{"Name"}, func(a *storage.ObjectAttrs) { names = append(names, a.Name) })
+	return names, err
+}
+
+// list calls each with the attributes (those named in attrs) of every
+// object under prefix.
+func (d *driver) list(ctx context.Context, prefix string, attrs []string, each func(*storage.ObjectAttrs)) error {
 	q := &storage.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name"}); err != nil {
-		return nil, err
+	if err := q.SetAttrSelection(attrs); err != nil {
+		return err
 	}
-	return do(ctx, d, func(ctx context.Context) ([]string, error) {
-		var names []string
+	_, err := do(ctx, d, func(ctx context.Context) (struct{}, error) {
 		it := d.bucket.Objects(ctx, q)
 		for {
 			a, err := it.Next()
 			if errors.Is(err, iterator.Done) {
-				return names, nil
+				return struct{}{}, nil
 			}
 			if err != nil {
-				return nil, classify("ListObjects", err)
+				return struct{}{}, classify("ListObjects", err)
 			}
-			names = append(names, a.Name)
+			each(a)
 		}
 	})
+	return err
 }
 
 // Exists reports whether key is stored.

@@ -2,12 +2,10 @@ package gcsstore
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
 
 	"github.com/tusgate/tusgate/backends/multipart"
 )
@@ -19,25 +17,15 @@ var _ multipart.PartLister = (*driver)(nil)
 // against the manifest. Compose rounds' intermediates are not parts.
 func (d *driver) StoredParts(ctx context.Context, h multipart.Handle) (map[int]multipart.StoredPart, error) {
 	prefix := partsPrefix(h.Key)
-	q := &storage.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Generation", "Size"}); err != nil {
-		return nil, err
-	}
-	return do(ctx, d, func(ctx context.Context) (map[int]multipart.StoredPart, error) {
-		parts := map[int]multipart.StoredPart{}
-		it := d.bucket.Objects(ctx, q)
-		for {
-			a, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return parts, nil
-			}
-			if err != nil {
-				return nil, classify("ListObjects", err)
-			}
-			rest := strings.TrimPrefix(a.Name, prefix)
-			if num, err := strconv.Atoi(rest); err == nil && len(rest) == 5 {
-				parts[num] = multipart.StoredPart{ETag: strconv.FormatInt(a.Generation, 10), Size: a.Size}
-			}
+	parts := map[int]multipart.StoredPart{}
+	err := d.list(ctx, prefix, []string{"Name", "Generation", "Size"}, func(a *storage.ObjectAttrs) {
+		rest := strings.TrimPrefix(a.Name, prefix)
+		if num, err := strconv.Atoi(rest); err == nil && len(rest) == 5 {
+			parts[num] = multipart.StoredPart{ETag: strconv.FormatInt(a.Generation, 10), Size: a.Size}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	return parts, nil
 }
